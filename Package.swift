@@ -1,0 +1,63 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "chunkwatch",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "chunkwatch", targets: ["chunkwatch"]),
+        .library(name: "ChunkModel", targets: ["ChunkModel"]),
+        .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Baselines", targets: ["Baselines"]),
+        .library(name: "Detectors", targets: ["Detectors"]),
+        .library(name: "Alerting", targets: ["Alerting"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "Workload", targets: ["Workload"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "ChunkModel"),
+        .target(name: "Ingest", dependencies: ["ChunkModel", "CLZ4"]),
+        .target(name: "Baselines", dependencies: ["ChunkModel"]),
+        .target(name: "Detectors", dependencies: ["ChunkModel", "Baselines"]),
+        .target(name: "Alerting", dependencies: ["ChunkModel"]),
+        .target(name: "Pipeline", dependencies: ["ChunkModel", "Ingest", "Baselines", "Detectors", "Alerting"]),
+        .target(name: "Workload", dependencies: ["ChunkModel"]),
+        .executableTarget(
+            name: "chunkwatch",
+            dependencies: [
+                "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ChunkModelTests", dependencies: ["ChunkModel"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "ChunkModel"]),
+        .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "ChunkModel"]),
+        .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Baselines", "ChunkModel", "Workload", "Pipeline", "Ingest", "Alerting"]),
+        .testTarget(name: "AlertingTests", dependencies: ["Alerting", "ChunkModel"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Workload", "Ingest", "ChunkModel", "Alerting"]),
+        .testTarget(name: "WorkloadTests", dependencies: ["Workload", "ChunkModel"]),
+        .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),
+    ]
+)
+
+// One settings loop for every target: strict concurrency everywhere, and the
+// invariant checks compiled in only for debug builds (the hot path pays nothing).
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.define("CHUNKWATCH_INTERNAL_CHECKS", .when(configuration: .debug)))
+    target.swiftSettings = settings
+}

@@ -1,0 +1,102 @@
+import ChunkModel
+
+/// Maps baseline keys to slots in fixed-capacity state arrays, evicting the
+/// least-recently-seen key when full, so a flood of new principals (or
+/// connections) cannot exhaust memory.
+///
+/// It stores only the key → slot mapping and recency order; a detector keeps
+/// its per-key state in its own arrays indexed by slot and resets a slot when
+/// `slot(for:)` reports it as new. Nothing allocates once `capacity` slots are in use.
+public struct KeyedStore: Sendable {
+    public let capacity: Int
+    private var index: HashIndex
+    private var keys: [UInt64] = []
+    // A doubly linked recency list through slot numbers; head is the most recent.
+    private var newer: [Int32] = []
+    private var older: [Int32] = []
+    private var mostRecent: Int32 = -1
+    private var leastRecent: Int32 = -1
+    /// Keys dropped to make room since creation.
+    public private(set) var evictions = 0
+
+    public init(capacity: Int) {
+        precondition(capacity >= 1, "a keyed store needs room for at least one key")
+        self.capacity = capacity
+        index = HashIndex(capacity: capacity)
+    }
+
+    public var count: Int { index.count }
+
+    /// The slot for `key`, marking it most recently seen. `isNew` is true when
+    /// the slot's state must be reset: the key is new, and when the store was
+    /// full it took the slot of the least recently seen key.
+    public mutating func slot(for rawKey: UInt64) -> (slot: Int, isNew: Bool) {
+        let key = rawKey == 0 ? 1 : rawKey
+        if let s = index.find(key) {
+            touch(s)
+            return (Int(s), false)
+        }
+        return (insert(key), true)
+    }
+
+    /// The slot of `key` if it is tracked, without changing its recency.
+    public func existingSlot(for rawKey: UInt64) -> Int? {
+        index.find(rawKey == 0 ? 1 : rawKey).map(Int.init)
+    }
+
+    /// The key held in `slot`.
+    public func key(at slot: Int) -> UInt64 { keys[slot] }
+
+    mutating func touch(_ s: Int32) {
+        guard s != mostRecent else { return }
+        unlink(s)
+        linkFront(s)
+    }
+
+    mutating func insert(_ key: UInt64) -> Int {
+        let s: Int32
+        if keys.count < capacity {
+            s = Int32(keys.count)
+            keys.append(key)
+            newer.append(-1)
+            older.append(-1)
+        } else {
+            s = leastRecent
+            index.remove(keys[Int(s)])
+            unlink(s)
+            keys[Int(s)] = key
+            evictions += 1
+        }
+        index.insert(key, value: s)
+        linkFront(s)
+        return Int(s)
+    }
+
+    private mutating func unlink(_ s: Int32) {
+        let n = newer[Int(s)]
+        let o = older[Int(s)]
+        if n >= 0 { older[Int(n)] = o } else { mostRecent = o }
+        if o >= 0 { newer[Int(o)] = n } else { leastRecent = n }
+        newer[Int(s)] = -1
+        older[Int(s)] = -1
+    }
+
+    private mutating func linkFront(_ s: Int32) {
+        older[Int(s)] = mostRecent
+        newer[Int(s)] = -1
+        if mostRecent >= 0 { newer[Int(mostRecent)] = s }
+        mostRecent = s
+        if leastRecent < 0 { leastRecent = s }
+    }
+
+    /// Keys from most to least recently seen (allocates; for tests and snapshots).
+    public var keysByRecency: [UInt64] {
+        var out: [UInt64] = []
+        var s = mostRecent
+        while s >= 0 {
+            out.append(keys[Int(s)])
+            s = older[Int(s)]
+        }
+        return out
+    }
+}

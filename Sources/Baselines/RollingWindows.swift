@@ -1,0 +1,174 @@
+/// One rolling window of the last `window` values per slot, with its median and
+/// median absolute deviation (MAD) always at hand.
+///
+/// Each slot keeps its values twice: in arrival order (a ring, to know which
+/// value leaves) and sorted (so the median is a lookup and the MAD one merge of
+/// two sorted runs). A push is a binary search and one short memmove. Values
+/// are `Float`: 8 bytes per value of window, so a 96-value window costs 768 bytes
+/// per key. Storage grows with the number of slots in use, never per push.
+public struct RollingWindows: Sendable {
+    public let window: Int
+    private var ring: [Float] = []
+    private var sorted: [Float] = []
+    private var next: [Int32] = []
+    private var counts: [Int32] = []
+
+    public init(window: Int) {
+        precondition(window >= 1)
+        self.window = window
+    }
+
+    public var slots: Int { counts.count }
+
+    /// Makes `slot` exist (slots are created in order) and empties it.
+    public mutating func reset(_ slot: Int) {
+        precondition(slot <= counts.count, "slots are created in order")
+        if slot == counts.count {
+            ring.append(contentsOf: repeatElement(0, count: window))
+            sorted.append(contentsOf: repeatElement(0, count: window))
+            next.append(0)
+            counts.append(0)
+        } else {
+            next[slot] = 0
+            counts[slot] = 0
+        }
+    }
+
+    public func count(_ slot: Int) -> Int { Int(counts[slot]) }
+
+    public mutating func push(_ slot: Int, _ value: Float) {
+        let base = slot * window
+        let n = Int(counts[slot])
+        ring.withUnsafeMutableBufferPointer { ring in
+            sorted.withUnsafeMutableBufferPointer { sortedAll in
+                let s = UnsafeMutableBufferPointer(rebasing: sortedAll[base..<(base + window)])
+                if n < window {
+                    ring[base + n] = value
+                    Self.insert(value, into: s, count: n)
+                    counts[slot] = Int32(n + 1)
+                } else {
+                    let w = Int(next[slot])
+                    let old = ring[base + w]
+                    ring[base + w] = value
+                    next[slot] = Int32(w + 1 == window ? 0 : w + 1)
+                    Self.replace(old, with: value, in: s, count: n)
+                }
+            }
+        }
+    }
+
+    /// The median of the slot's window (0 when empty).
+    public func median(_ slot: Int) -> Float {
+        let n = Int(counts[slot])
+        guard n > 0 else { return 0 }
+        let base = slot * window
+        if n & 1 == 1 { return sorted[base + n / 2] }
+        return (sorted[base + n / 2 - 1] + sorted[base + n / 2]) / 2
+    }
+
+    /// The value at quantile `q` (0…1) of the slot's window, nearest rank.
+    public func quantile(_ slot: Int, _ q: Double) -> Float {
+        let n = Int(counts[slot])
+        guard n > 0 else { return 0 }
+        let i = Swift.min(n - 1, Swift.max(0, Int((q * Double(n - 1)).rounded())))
+        return sorted[slot * window + i]
+    }
+
+    /// The median absolute deviation from the median. The deviations left of
+    /// the median, read right to left, and those right of it, read left to
+    /// right, are two ascending runs; merging them up to the middle gives the
+    /// answer in n/2 steps without sorting anything.
+    public func mad(_ slot: Int) -> Float {
+        let n = Int(counts[slot])
+        guard n > 1 else { return 0 }
+        let m = median(slot)
+        return sorted.withUnsafeBufferPointer { all in
+            let s = UnsafeBufferPointer(rebasing: all[(slot * window)..<(slot * window + n)])
+            // First index with s[i] >= m.
+            var lo = 0
+            var hi = n
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if s[mid] < m { lo = mid + 1 } else { hi = mid }
+            }
+            var left = lo - 1
+            var right = lo
+            let lowRank = (n - 1) / 2
+            let highRank = n / 2
+            var rank = 0
+            var lowValue: Float = 0
+            while true {
+                let takeLeft: Bool
+                if left < 0 {
+                    takeLeft = false
+                } else if right >= n {
+                    takeLeft = true
+                } else {
+                    takeLeft = m - s[left] < s[right] - m
+                }
+                let d: Float
+                if takeLeft {
+                    d = m - s[left]
+                    left -= 1
+                } else {
+                    d = s[right] - m
+                    right += 1
+                }
+                if rank == lowRank { lowValue = d }
+                if rank == highRank { return (lowValue + d) / 2 }
+                rank += 1
+            }
+        }
+    }
+
+    /// The slot's values oldest first (allocates; for tests and snapshots).
+    public func values(_ slot: Int) -> [Float] {
+        let n = Int(counts[slot])
+        let base = slot * window
+        if n < window { return Array(ring[base..<(base + n)]) }
+        let w = Int(next[slot])
+        return Array(ring[(base + w)..<(base + window)] + ring[base..<(base + w)])
+    }
+
+    /// The slot's values in ascending order (for tests).
+    public func sortedValues(_ slot: Int) -> [Float] {
+        Array(sorted[(slot * window)..<(slot * window + Int(counts[slot]))])
+    }
+
+    // MARK: Sorted-run maintenance
+
+    /// First index in `s[0..<n]` whose value is not less than `v`.
+    private static func lowerBound(_ v: Float, _ s: UnsafeMutableBufferPointer<Float>, _ n: Int) -> Int {
+        var lo = 0
+        var hi = n
+        while lo < hi {
+            let mid = (lo + hi) >> 1
+            if s[mid] < v { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+
+    private static func insert(_ v: Float, into s: UnsafeMutableBufferPointer<Float>, count n: Int) {
+        let i = lowerBound(v, s, n)
+        if i < n { (s.baseAddress! + i + 1).update(from: s.baseAddress! + i, count: n - i) }
+        s[i] = v
+    }
+
+    /// Removes one `old` and inserts `new`, shifting only the values between them.
+    private static func replace(_ old: Float, with new: Float, in s: UnsafeMutableBufferPointer<Float>, count n: Int) {
+        let i = lowerBound(old, s, n)  // s[i] == old: it is in the window
+        let p = s.baseAddress!
+        if new > old {
+            // Slide left the values in (i, j) that are smaller than `new`.
+            var j = i + 1
+            while j < n && s[j] < new { j += 1 }
+            if j - i - 1 > 0 { (p + i).update(from: p + i + 1, count: j - i - 1) }
+            s[j - 1] = new
+        } else {
+            // Slide right the values in [j, i) that are larger than `new`.
+            let j = lowerBound(new, s, i)
+            if i - j > 0 { (p + j + 1).update(from: p + j, count: i - j) }
+            s[j] = new
+        }
+    }
+}

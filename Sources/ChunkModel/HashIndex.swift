@@ -1,0 +1,95 @@
+/// An open-addressing table from a 64-bit key (already a good hash) to a slot
+/// number, with linear probing and backward-shift deletion, so removal leaves no
+/// tombstones and lookups stay short however long the table lives.
+///
+/// Its capacity is fixed at creation; it never reallocates. Key 0 marks an
+/// empty bucket, so callers never store key 0 (`Symbol.none` is 0 for that reason).
+public struct HashIndex: Sendable {
+    @usableFromInline var keys: [UInt64]
+    @usableFromInline var values: [Int32]
+    @usableFromInline let mask: Int
+    public var count: Int = 0
+    /// The most entries it holds; buckets are twice that, rounded up to a power of two.
+    public let capacity: Int
+
+    public init(capacity: Int) {
+        precondition(capacity >= 0 && capacity < Int(Int32.max))
+        self.capacity = capacity
+        var buckets = 8
+        while buckets < capacity * 2 { buckets <<= 1 }
+        keys = Array(repeating: 0, count: buckets)
+        values = Array(repeating: -1, count: buckets)
+        mask = buckets - 1
+    }
+
+    @inlinable
+    public func find(_ key: UInt64) -> Int32? {
+        var i = Int(truncatingIfNeeded: key) & mask
+        return keys.withUnsafeBufferPointer { keys in
+            while true {
+                let k = keys[i]
+                if k == key { return values[i] }
+                if k == 0 { return nil }
+                i = (i + 1) & mask
+            }
+        }
+    }
+
+    /// Inserts or replaces. The caller keeps `count < capacity` before inserting a new key.
+    @inlinable
+    public mutating func insert(_ key: UInt64, value: Int32) {
+        precondition(key != 0, "key 0 marks an empty bucket")
+        var i = Int(truncatingIfNeeded: key) & mask
+        while true {
+            let k = keys[i]
+            if k == key {
+                values[i] = value
+                return
+            }
+            if k == 0 {
+                precondition(count < capacity, "HashIndex is full")
+                keys[i] = key
+                values[i] = value
+                count += 1
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    @discardableResult
+    public mutating func remove(_ key: UInt64) -> Int32? {
+        var i = Int(truncatingIfNeeded: key) & mask
+        while true {
+            let k = keys[i]
+            if k == 0 { return nil }
+            if k == key { break }
+            i = (i + 1) & mask
+        }
+        let removed = values[i]
+        // Backward-shift: pull later members of the probe run into the hole.
+        var hole = i
+        var j = (i + 1) & mask
+        while keys[j] != 0 {
+            let home = Int(truncatingIfNeeded: keys[j]) & mask
+            // Move j into the hole if its home is not in (hole, j] cyclically.
+            let distanceHome = (j - home) & mask
+            let distanceHole = (j - hole) & mask
+            if distanceHome >= distanceHole {
+                keys[hole] = keys[j]
+                values[hole] = values[j]
+                hole = j
+            }
+            j = (j + 1) & mask
+        }
+        keys[hole] = 0
+        values[hole] = -1
+        count -= 1
+        return removed
+    }
+
+    public mutating func removeAll() {
+        for i in keys.indices { keys[i] = 0 }
+        count = 0
+    }
+}

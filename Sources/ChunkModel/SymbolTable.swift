@@ -1,0 +1,86 @@
+import Synchronization
+
+/// The names behind symbols, shared by the readers that register them and the
+/// stages that print them in alerts.
+///
+/// Bounded: names live in two generations of at most `capacity` each. When the
+/// current generation fills it becomes the previous one and the oldest names
+/// are forgotten, so a flood of random principals or connection ids cannot grow
+/// memory without bound. A forgotten name that shows up again is registered
+/// again; one that never does prints as `#` and its hash.
+public final class SymbolTable: Sendable {
+    struct Generations {
+        var current: [UInt64: String] = [:]
+        var previous: [UInt64: String] = [:]
+        var generation = 0
+    }
+
+    private let state = Mutex(Generations())
+    public let capacity: Int
+
+    public init(capacity: Int = 1 << 20) {
+        precondition(capacity > 0)
+        self.capacity = capacity
+    }
+
+    /// Records the name of a symbol and returns the generation it went into.
+    @discardableResult
+    public func register(_ symbol: Symbol, name: @autoclosure () -> String) -> Int {
+        state.withLock { s in
+            if s.current[symbol.rawValue] == nil {
+                if s.current.count >= capacity {
+                    s.previous = s.current
+                    s.current = [:]
+                    s.generation += 1
+                }
+                s.current[symbol.rawValue] = s.previous[symbol.rawValue] ?? name()
+            }
+            return s.generation
+        }
+    }
+
+    public func name(_ symbol: Symbol) -> String? {
+        if symbol.isNone { return nil }
+        return state.withLock { s in s.current[symbol.rawValue] ?? s.previous[symbol.rawValue] }
+    }
+
+    /// The name, or `#` and the hash when it was forgotten or never registered.
+    public func display(_ symbol: Symbol) -> String {
+        name(symbol) ?? "#" + String(symbol.rawValue, radix: 16)
+    }
+
+    public var generation: Int { state.withLock { $0.generation } }
+}
+
+/// A reader's private memory of which symbols the shared table already holds,
+/// so the hot path hashes each string once and takes no lock unless the string
+/// is new (or its generation was forgotten).
+public struct SymbolCache: Sendable {
+    public let table: SymbolTable
+    @usableFromInline var known: HashIndex
+    @usableFromInline var generation: Int
+
+    public init(table: SymbolTable) {
+        self.table = table
+        self.known = HashIndex(capacity: table.capacity)
+        self.generation = table.generation
+    }
+
+    @inlinable
+    public mutating func intern(_ bytes: UnsafeRawBufferPointer) -> Symbol {
+        let symbol = Symbol(bytes: bytes)
+        if known.find(symbol.rawValue) != nil { return symbol }
+        registerSlow(symbol, bytes)
+        return symbol
+    }
+
+    @usableFromInline
+    mutating func registerSlow(_ symbol: Symbol, _ bytes: UnsafeRawBufferPointer) {
+        let g = table.register(symbol, name: String(decoding: bytes, as: UTF8.self))
+        if g != generation || known.count >= known.capacity {
+            known.removeAll()
+            generation = g
+        }
+        known.insert(symbol.rawValue, value: 0)
+    }
+}

@@ -1,0 +1,113 @@
+extension Timestamp {
+    /// Parses an RFC 3339 date-time: `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`.
+    ///
+    /// Accepts `T`, `t` or a space between date and time, `Z` or `z`, any number
+    /// of fractional digits (kept to the nanosecond), and a leap second `:60`
+    /// (read as `:59.999999999`, since the instant after it is the next minute).
+    /// Returns nil for anything else, including impossible dates.
+    @inlinable
+    public init?(rfc3339 bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        guard n >= 20 else { return nil }
+        @inline(__always) func digit(_ i: Int) -> Int? {
+            let d = Int(bytes[i]) &- 48
+            return d >= 0 && d <= 9 ? d : nil
+        }
+        @inline(__always) func two(_ i: Int) -> Int? {
+            guard let a = digit(i), let b = digit(i + 1) else { return nil }
+            return a * 10 + b
+        }
+        guard let y0 = two(0), let y1 = two(2), bytes[4] == UInt8(ascii: "-"),
+            let month = two(5), bytes[7] == UInt8(ascii: "-"), let day = two(8),
+            let hour = two(11), bytes[13] == UInt8(ascii: ":"), let minute = two(14),
+            bytes[16] == UInt8(ascii: ":"), var second = two(17)
+        else { return nil }
+        let sep = bytes[10]
+        guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " ") else { return nil }
+        let year = y0 * 100 + y1
+        guard month >= 1, month <= 12, day >= 1, day <= Civil.daysInMonth(year: year, month: month),
+            hour <= 23, minute <= 59, second <= 60
+        else { return nil }
+        var i = 19
+        var fraction: Int64 = 0
+        if bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale: Int64 = 100_000_000
+            let start = i
+            while i < n, let d = digit(i) {
+                fraction += Int64(d) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { return nil }
+        }
+        guard i < n else { return nil }
+        var offsetSeconds = 0
+        switch bytes[i] {
+        case UInt8(ascii: "Z"), UInt8(ascii: "z"):
+            i += 1
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
+            guard i + 6 == n, let oh = two(i + 1), bytes[i + 3] == UInt8(ascii: ":"), let om = two(i + 4),
+                oh <= 23, om <= 59
+            else { return nil }
+            offsetSeconds = (oh * 3600 + om * 60) * (bytes[i] == UInt8(ascii: "-") ? -1 : 1)
+            i += 6
+        default:
+            return nil
+        }
+        guard i == n else { return nil }
+        if second == 60 {
+            second = 59
+            fraction = 999_999_999
+        }
+        let days = Civil.days(year: year, month: month, day: day)
+        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        self.init(nanoseconds: seconds * 1_000_000_000 + fraction)
+    }
+
+    public init?(rfc3339 string: String) {
+        var s = string
+        guard let t = s.withUTF8({ Timestamp(rfc3339: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = t
+    }
+
+    /// Writes `YYYY-MM-DDTHH:MM:SS.mmmZ` (24 bytes), the form every output uses.
+    @inlinable
+    public func writeRFC3339Milliseconds(to out: inout OutputBuffer) {
+        let ms = epochMilliseconds
+        var days = ms / 86_400_000
+        var msOfDay = ms % 86_400_000
+        if msOfDay < 0 {
+            msOfDay += 86_400_000
+            days -= 1
+        }
+        let (year, month, day) = Civil.date(days: Int(days))
+        let secOfDay = Int(msOfDay / 1000)
+        out.reserve(24)
+        out.appendDigits(year, width: 4)
+        out.append(UInt8(ascii: "-"))
+        out.appendDigits(month, width: 2)
+        out.append(UInt8(ascii: "-"))
+        out.appendDigits(day, width: 2)
+        out.append(UInt8(ascii: "T"))
+        out.appendDigits(secOfDay / 3600, width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.appendDigits(secOfDay / 60 % 60, width: 2)
+        out.append(UInt8(ascii: ":"))
+        out.appendDigits(secOfDay % 60, width: 2)
+        out.append(UInt8(ascii: "."))
+        out.appendDigits(Int(msOfDay % 1000), width: 3)
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    /// The RFC 3339 UTC form with milliseconds, e.g. `2026-11-25T08:00:03.120Z`.
+    public var rfc3339: String {
+        var buffer = OutputBuffer(capacity: 24)
+        writeRFC3339Milliseconds(to: &buffer)
+        return buffer.string
+    }
+}
+
+extension Timestamp: CustomStringConvertible {
+    public var description: String { rfc3339 }
+}

@@ -1,0 +1,53 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ChunkModel
+
+/// A detector: keeps baselines for the keys it cares about, scores every
+/// event against them, and reports the events that cross its threshold.
+///
+/// Conformers are classes owned by one pipeline shard: `observe` is called
+/// from one thread at a time, in event order for each principal. It runs once
+/// per event, so it must not allocate except when it reports an anomaly.
+public protocol Detector: AnyObject {
+    /// The name in configurations and alerts (`size`, `rate`…).
+    var name: String { get }
+    /// What the baselines are keyed by, for docs and `/v1/baselines`.
+    var keyedBy: String { get }
+    /// Updates the baselines with `event` and returns its score in 0…1
+    /// (monotone in the evidence, 0.5 at the threshold). When the event is
+    /// anomalous after warm-up, appends an `Anomaly` to `anomalies`.
+    func observe(_ event: ChunkEvent, context: DetectorContext, anomalies: inout [Anomaly]) -> Double
+    /// Keys tracked now and keys evicted to stay within the key limit.
+    var keyStats: (tracked: Int, evicted: Int) { get }
+}
+
+/// What detectors may consult besides the event.
+public struct DetectorContext: Sendable {
+    /// Names of symbols, for messages and key texts.
+    public var symbols: SymbolTable
+
+    public init(symbols: SymbolTable) { self.symbols = symbols }
+}
+
+/// The score curve every built-in detector shares: 0 at no evidence, 0.5 at
+/// the threshold, approaching 1 as the evidence grows (0.94 at twice the
+/// threshold, 0.998 at three times).
+@inlinable
+public func thresholdScore(_ evidence: Double, threshold: Double) -> Double {
+    guard evidence > 0, threshold > 0 else { return 0 }
+    let r = evidence / threshold
+    return 1 - exp2(-r * r)
+}
+
+/// Severity from how far past its threshold the evidence is.
+@inlinable
+public func thresholdSeverity(_ evidence: Double, threshold: Double) -> Severity {
+    let r = evidence / threshold
+    if r >= 4 { return .critical }
+    if r >= 2.5 { return .high }
+    if r >= 1.5 { return .medium }
+    return .low
+}

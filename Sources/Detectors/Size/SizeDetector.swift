@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Baselines
+import ChunkModel
+
+/// `size`: a chunk far larger than this principal usually moves on this
+/// resource in this direction.
+///
+/// Sizes are heavy-tailed, so the baseline is robust and logarithmic: the
+/// median and MAD of log2(size + 1) over the last `window` chunks of the key.
+/// The evidence is a robust z, (log2 size − median) / (1.4826 · MAD), in which
+/// the MAD is floored at `minSpread` so a key with near-constant sizes does not
+/// alert on a few bytes; a chunk must also be at least `minRatio` times the
+/// median. Memory per key: 8 bytes per window value plus about 80 for the
+/// key index.
+public final class SizeDetector: Detector {
+    public struct Settings: Sendable, Equatable {
+        /// Robust z (MADs scaled to standard deviations) at which an alert fires.
+        public var threshold: Double = 6
+        /// Chunks per key in the rolling window.
+        public var window: Int = 96
+        /// Chunks a key must have seen before it may alert.
+        public var warmup: Int = 32
+        /// The least spread assumed, in log2 units (0.15 ≈ ±11 %).
+        public var minSpread: Double = 0.15
+        /// A chunk must be at least this many times the key's median size.
+        public var minRatio: Double = 4
+        public var cooldown: Duration = .seconds(600)
+        /// Keys (principal × resource × dir) tracked at once; least recently seen go first.
+        public var maxKeys: Int = 100_000
+
+        public init() {}
+    }
+
+    public let name = "size"
+    public let keyedBy = "principal × resource × dir"
+    public let settings: Settings
+    private var keys: KeyedStore
+    private var windows: RollingWindows
+
+    public init(settings: Settings = .init()) {
+        self.settings = settings
+        keys = KeyedStore(capacity: settings.maxKeys)
+        windows = RollingWindows(window: settings.window)
+    }
+
+    public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }
+
+    @inline(__always)
+    static func key(_ e: ChunkEvent) -> UInt64 {
+        StableHash.combine(StableHash.combine(e.principal.rawValue, e.resource.rawValue), UInt64(e.dir.rawValue))
+    }
+
+    public func observe(_ event: ChunkEvent, context: DetectorContext, anomalies: inout [Anomaly]) -> Double {
+        let key = Self.key(event)
+        let (slot, isNew) = keys.slot(for: key)
+        if isNew { windows.reset(slot) }
+        let x = log2(Double(event.size) + 1)
+        let n = windows.count(slot)
+        var score = 0.0
+        if n >= settings.warmup {
+            let median = Double(windows.median(slot))
+            let spread = Swift.max(1.4826 * Double(windows.mad(slot)), settings.minSpread)
+            let z = (x - median) / spread
+            score = thresholdScore(z, threshold: settings.threshold)
+            let ratio = exp2(x - median)
+            if z >= settings.threshold && ratio >= settings.minRatio {
+                anomalies.append(anomaly(event, key: key, z: z, median: median, spread: spread, n: n, score: score, context))
+            }
+        }
+        windows.push(slot, Float(x))
+        return score
+    }
+
+    private func anomaly(
+        _ e: ChunkEvent, key: UInt64, z: Double, median: Double, spread: Double, n: Int, score: Double,
+        _ context: DetectorContext
+    ) -> Anomaly {
+        let principal = context.symbols.display(e.principal)
+        let resource = context.symbols.name(e.resource)
+        let usual = exp2(median) - 1
+        // The MAD in bytes: how far a typical chunk sits from the median size.
+        let madBytes = usual * (exp2(spread / 1.4826) - 1)
+        let observed = Double(e.size)
+        let on = resource.map { " on \($0)" } ?? ""
+        let message =
+            "chunk of \(Format.bytes(observed)) \(e.dir == .outbound ? "out" : "in") is \(Format.ratio(observed / Swift.max(usual, 1))) "
+            + "\(principal)'s usual \(Format.bytes(usual))\(on) (\(Format.decimal(z, 1)) MADs above, threshold \(Format.decimal(settings.threshold, 1)))"
+        return Anomaly(
+            detector: name, key: key, keyText: "\(principal)|\(resource ?? "")|\(e.dir.name)", ts: e.ts, score: score,
+            severity: thresholdSeverity(z, threshold: settings.threshold), principal: e.principal,
+            resource: e.resource, conn: e.conn, seq: e.seq, observed: observed, expected: usual.rounded(),
+            threshold: settings.threshold,
+            baseline: [("median", usual.rounded()), ("mad", madBytes.rounded()), ("n", Double(n))],
+            message: message, cooldown: settings.cooldown)
+    }
+}

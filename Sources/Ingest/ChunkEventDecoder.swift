@@ -1,0 +1,216 @@
+import ChunkModel
+
+/// Decodes one NDJSON line into a `ChunkEvent` (SPEC §2).
+///
+/// A byte scanner over the line: it reads each field once, hashes each string
+/// field once (through the reader's `SymbolCache`), and allocates nothing after
+/// creation. It is still a full JSON reader: escapes including surrogate pairs,
+/// numbers with fractions and exponents, unknown fields of any shape skipped
+/// and checked, whitespace anywhere, and the last of duplicate keys wins.
+public struct ChunkEventDecoder: ~Copyable {
+    public var symbols: SymbolCache
+    /// Unescaped string bytes land here; one line can never need more.
+    @usableFromInline let scratch: UnsafeMutableRawBufferPointer
+    @usableFromInline var nesting: [UInt64]
+    public let maxLineLength: Int
+
+    public init(symbols: SymbolTable, maxLineLength: Int = 64 * 1024) {
+        self.symbols = SymbolCache(table: symbols)
+        self.maxLineLength = maxLineLength
+        scratch = .allocate(byteCount: maxLineLength + 16, alignment: 8)
+        nesting = Array(repeating: 0, count: 16)
+    }
+
+    deinit { scratch.deallocate() }
+
+    private struct Required: OptionSet {
+        let rawValue: UInt8
+        static let ts = Required(rawValue: 1)
+        static let principal = Required(rawValue: 2)
+        static let size = Required(rawValue: 4)
+        static let all: Required = [.ts, .principal, .size]
+    }
+
+    /// Fills `event` from `line` (without its line end), or says why not.
+    /// `event` is overwritten field by field; on rejection its content is unspecified.
+    public mutating func decode(_ line: UnsafeRawBufferPointer, into event: inout ChunkEvent) -> RejectReason? {
+        if line.count > maxLineLength { return .tooLong }
+        var c = JSONCursor(line)
+        event = ChunkEvent.empty
+        var seen: Required = []
+        c.skipWhitespace()
+        guard c.consume(UInt8(ascii: "{")) else { return .notJSON }
+        c.skipWhitespace()
+        if !c.consume(UInt8(ascii: "}")) {
+            while true {
+                c.skipWhitespace()
+                guard let key = c.string(scratch: scratch) else { return .notJSON }
+                let field = Field(key)
+                c.skipWhitespace()
+                guard c.consume(UInt8(ascii: ":")) else { return .notJSON }
+                c.skipWhitespace()
+                if let reason = readValue(field, &c, &event, &seen) { return reason }
+                c.skipWhitespace()
+                if c.consume(UInt8(ascii: ",")) { continue }
+                if c.consume(UInt8(ascii: "}")) { break }
+                return .notJSON
+            }
+        }
+        c.skipWhitespace()
+        guard c.atEnd else { return .notJSON }
+        return seen.contains(.all) ? nil : .missingField
+    }
+
+    private mutating func readValue(
+        _ field: Field, _ c: inout JSONCursor, _ event: inout ChunkEvent, _ seen: inout Required
+    ) -> RejectReason? {
+        switch field {
+        case .unknown:
+            return c.skipValue(stack: &nesting) ? nil : .notJSON
+        case .ts:
+            let first = c.peek
+            if first == UInt8(ascii: "\"") {
+                guard let s = c.string(scratch: scratch) else { return .notJSON }
+                guard let t = Timestamp(rfc3339: s) else { return .badTimestamp }
+                event.ts = t
+            } else if first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) {
+                guard let n = c.number() else { return .notJSON }
+                // Epoch milliseconds within ±292 years of 1970 fit in nanoseconds.
+                guard let ms = n.exactInteger, ms > -9_223_372_036_854, ms < 9_223_372_036_854 else {
+                    return .badTimestamp
+                }
+                event.ts = Timestamp(epochMilliseconds: ms)
+            } else {
+                return c.skipValue(stack: &nesting) ? .wrongType : .notJSON
+            }
+            seen.insert(.ts)
+        case .principal:
+            guard c.peek == UInt8(ascii: "\"") else { return wrongType(&c) }
+            guard let s = c.string(scratch: scratch) else { return .notJSON }
+            guard s.count >= 1 && s.count <= 256 else { return .wrongType }
+            event.principal = symbols.intern(s)
+            seen.insert(.principal)
+        case .size:
+            guard isNumberStart(c.peek) else { return wrongType(&c) }
+            guard let n = c.number() else { return .notJSON }
+            if n.double < 0 { return .negativeSize }
+            guard let v = n.exactInteger else { return .wrongType }
+            event.size = v
+            seen.insert(.size)
+        case .seq:
+            if c.consumeLiteral("null") { event.seq = -1; return nil }
+            guard isNumberStart(c.peek) else { return wrongType(&c) }
+            guard let n = c.number() else { return .notJSON }
+            guard let v = n.exactInteger, v >= 0 else { return .wrongType }
+            event.seq = v
+        case .rate:
+            if c.consumeLiteral("null") { event.rate = -1; return nil }
+            guard isNumberStart(c.peek) else { return wrongType(&c) }
+            guard let n = c.number() else { return .notJSON }
+            guard n.double >= 0, n.double.isFinite else { return .wrongType }
+            event.rate = n.double
+        case .dir:
+            guard c.peek == UInt8(ascii: "\"") else { return nullOrWrongType(&c) }
+            guard let s = c.string(scratch: scratch) else { return .notJSON }
+            if s.count == 2 && s[0] == UInt8(ascii: "i") && s[1] == UInt8(ascii: "n") {
+                event.dir = .inbound
+            } else if s.count == 3 && s[0] == UInt8(ascii: "o") && s[1] == UInt8(ascii: "u") && s[2] == UInt8(ascii: "t") {
+                event.dir = .outbound
+            } else {
+                return .wrongType
+            }
+        case .labels:
+            return labels(&c)
+        case .conn, .resource, .checksum, .expectedChecksum, .hop, .op:
+            if c.consumeLiteral("null") {
+                setSymbol(field, .none, &event)
+                return nil
+            }
+            guard c.peek == UInt8(ascii: "\"") else { return wrongType(&c) }
+            guard let s = c.string(scratch: scratch) else { return .notJSON }
+            setSymbol(field, s.isEmpty ? .none : symbols.intern(s), &event)
+        }
+        return nil
+    }
+
+    @inline(__always)
+    private func setSymbol(_ field: Field, _ symbol: Symbol, _ event: inout ChunkEvent) {
+        switch field {
+        case .conn: event.conn = symbol
+        case .resource: event.resource = symbol
+        case .checksum: event.checksum = symbol
+        case .expectedChecksum: event.expectedChecksum = symbol
+        case .hop: event.hop = symbol.isNone ? .gateway : symbol
+        case .op: event.op = symbol
+        default: break
+        }
+    }
+
+    @inline(__always)
+    private func isNumberStart(_ b: UInt8) -> Bool { b == UInt8(ascii: "-") || (b >= 0x30 && b <= 0x39) }
+
+    /// A value of the wrong type: still checked, so broken JSON is reported as such.
+    private mutating func wrongType(_ c: inout JSONCursor) -> RejectReason {
+        c.skipValue(stack: &nesting) ? .wrongType : .notJSON
+    }
+
+    private mutating func nullOrWrongType(_ c: inout JSONCursor) -> RejectReason? {
+        c.consumeLiteral("null") ? nil : wrongType(&c)
+    }
+
+    /// `labels` must be an object of string → string; they are checked, not kept.
+    private mutating func labels(_ c: inout JSONCursor) -> RejectReason? {
+        if c.consumeLiteral("null") { return nil }
+        guard c.peek == UInt8(ascii: "{") else { return wrongType(&c) }
+        c.p += 1
+        c.skipWhitespace()
+        if c.consume(UInt8(ascii: "}")) { return nil }
+        while true {
+            c.skipWhitespace()
+            guard c.skipString() else { return .notJSON }
+            c.skipWhitespace()
+            guard c.consume(UInt8(ascii: ":")) else { return .notJSON }
+            c.skipWhitespace()
+            if c.peek == UInt8(ascii: "\"") {
+                guard c.skipString() else { return .notJSON }
+            } else {
+                return wrongType(&c)
+            }
+            c.skipWhitespace()
+            if c.consume(UInt8(ascii: ",")) { continue }
+            if c.consume(UInt8(ascii: "}")) { return nil }
+            return .notJSON
+        }
+    }
+}
+
+/// The fields of SPEC §2, recognised from the key's bytes without hashing.
+private enum Field {
+    case ts, principal, size, conn, resource, dir, seq, checksum, expectedChecksum, hop, op, rate, labels, unknown
+
+    @inline(__always)
+    init(_ key: UnsafeRawBufferPointer) {
+        @inline(__always) func eq(_ s: StaticString) -> Bool {
+            s.withUTF8Buffer { lit in
+                lit.count == key.count && memcmpEqual(lit.baseAddress!, key.baseAddress!, lit.count)
+            }
+        }
+        switch key.count {
+        case 2: self = eq("ts") ? .ts : eq("op") ? .op : .unknown
+        case 3: self = eq("dir") ? .dir : eq("seq") ? .seq : eq("hop") ? .hop : .unknown
+        case 4: self = eq("size") ? .size : eq("conn") ? .conn : eq("rate") ? .rate : .unknown
+        case 6: self = eq("labels") ? .labels : .unknown
+        case 8: self = eq("resource") ? .resource : eq("checksum") ? .checksum : .unknown
+        case 9: self = eq("principal") ? .principal : .unknown
+        case 17: self = eq("expected_checksum") ? .expectedChecksum : .unknown
+        default: self = .unknown
+        }
+    }
+}
+
+@inline(__always)
+private func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    let b = b.assumingMemoryBound(to: UInt8.self)
+    for i in 0..<n where a[i] != b[i] { return false }
+    return true
+}

@@ -1,0 +1,113 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ChunkModel
+
+/// Reads inputs (NDJSON or LZ4-framed NDJSON, files or stdin) and hands out
+/// each accepted event; every other line is counted by reason and, when a
+/// rejects file is set, written there with its line number.
+///
+/// The format is recognised by content, not name: a stream starting with the
+/// LZ4 frame magic is decompressed. Reading is streaming with fixed buffers, so
+/// memory does not depend on input size.
+public final class EventReader {
+    public private(set) var counts = IngestCounts()
+    public var rejects: RejectWriter?
+    /// Called after each read with the bytes taken from the current file so far
+    /// (compressed bytes for archives).
+    public var onProgress: ((_ file: InputFile, _ bytesRead: Int) -> Void)?
+
+    private var decoder: ChunkEventDecoder
+    private let readBuffer: UnsafeMutableRawBufferPointer
+    public let symbols: SymbolTable
+
+    public init(symbols: SymbolTable, readBufferSize: Int = 1 << 20) {
+        self.symbols = symbols
+        decoder = ChunkEventDecoder(symbols: symbols)
+        readBuffer = .allocate(byteCount: readBufferSize, alignment: 16)
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    /// Reads one input to its end, calling `body` for each accepted event in order.
+    /// Throws `IngestError` when the input cannot be opened or read, or the archive
+    /// is corrupt or truncated (events before that point were delivered), and
+    /// rethrows what `body` throws.
+    public func read(_ file: InputFile, _ body: (ChunkEvent) throws -> Void) throws {
+        let fd: Int32
+        if file.path == "-" {
+            fd = 0
+        } else {
+            fd = open(file.path, O_RDONLY)
+            guard fd >= 0 else {
+                throw IngestError(errno == ENOENT ? .notFound : .cannotOpen, path: file.path, detail: String(cString: strerror(errno)))
+            }
+        }
+        defer { if fd != 0 { close(fd) } }
+
+        var framer = LineFramer(maxLineLength: decoder.maxLineLength)
+        var event = ChunkEvent.empty
+        var lz4: LZ4FrameDecoder?
+        var total = 0
+        var first = true
+
+        func handle(_ line: LineFramer.Line, _ number: Int) throws {
+            switch line {
+            case .complete(let bytes):
+                if let reason = decoder.decode(bytes, into: &event) {
+                    reject(reason, file, number, bytes)
+                } else {
+                    counts.accepted += 1
+                    try body(event)
+                }
+            case .tooLong:
+                reject(.tooLong, file, number, nil)
+            }
+        }
+
+        while true {
+            let n = Glibc.read(fd, readBuffer.baseAddress, readBuffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IngestError(.readFailed, path: file.path, byteOffset: total, detail: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            let chunk = UnsafeRawBufferPointer(start: readBuffer.baseAddress, count: n)
+            if first {
+                first = false
+                if n >= 4 && chunk.prefix(4).elementsEqual(LZ4FrameDecoder.magic) {
+                    lz4 = try LZ4FrameDecoder()
+                }
+            }
+            total += n
+            if let lz4 {
+                do {
+                    try lz4.decompress(chunk) { (bytes) throws(any Error) in try framer.feed(bytes, handle) }
+                } catch .lz4(let e) {
+                    throw IngestError(.corruptArchive, path: file.path, byteOffset: e.offset, detail: e.detail)
+                } catch .body(let e) {
+                    throw e
+                }
+            } else {
+                try framer.feed(chunk, handle)
+            }
+            onProgress?(file, total)
+        }
+        if let lz4 {
+            do {
+                try lz4.finish()
+            } catch {
+                try framer.finish(handle)
+                throw IngestError(.truncatedArchive, path: file.path, byteOffset: error.offset, detail: error.detail)
+            }
+        }
+        try framer.finish(handle)
+    }
+
+    private func reject(_ reason: RejectReason, _ file: InputFile, _ line: Int, _ text: UnsafeRawBufferPointer?) {
+        counts.reject(reason)
+        rejects?.write(file: file.path, line: line, reason: reason, text: text)
+    }
+}

@@ -1,0 +1,82 @@
+import CLZ4
+
+/// Streaming decompression of the LZ4 frame format (as the `lz4` tool writes
+/// it), through liblz4's LZ4F API: constant memory whatever the archive size,
+/// concatenated frames read one after another, content and block checksums
+/// verified by the library when the frame carries them.
+public final class LZ4FrameDecoder {
+    /// LZ4 frames start with this little-endian magic number.
+    public static let magic: [UInt8] = [0x04, 0x22, 0x4D, 0x18]
+
+    private var context: OpaquePointer?
+    private let output: UnsafeMutableRawBufferPointer
+    /// Compressed bytes consumed so far, for error offsets and progress.
+    public private(set) var consumed = 0
+    /// liblz4's hint of what it still expects; 0 between frames.
+    private var pending = 0
+
+    public init(outputCapacity: Int = 4 << 20) throws(LZ4Error) {
+        var ctx: OpaquePointer?
+        let r = LZ4F_createDecompressionContext(&ctx, UInt32(LZ4F_VERSION))
+        guard LZ4F_isError(r) == 0, let ctx else {
+            throw LZ4Error(kind: .corrupt, offset: 0, detail: String(cString: LZ4F_getErrorName(r)))
+        }
+        context = ctx
+        output = .allocate(byteCount: outputCapacity, alignment: 16)
+    }
+
+    deinit {
+        LZ4F_freeDecompressionContext(context)
+        output.deallocate()
+    }
+
+    /// Decompresses `input` and calls `body` with each run of decoded bytes.
+    public func decompress<E: Error>(
+        _ input: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) throws(E) -> Void
+    ) throws(LZ4DecodeFailure<E>) {
+        guard let base = input.baseAddress else { return }
+        var offset = 0
+        while true {
+            var dstSize = output.count
+            var srcSize = input.count - offset
+            let r = LZ4F_decompress(context, output.baseAddress, &dstSize, base + offset, &srcSize, nil)
+            if LZ4F_isError(r) != 0 {
+                throw .lz4(LZ4Error(kind: .corrupt, offset: consumed + offset, detail: String(cString: LZ4F_getErrorName(r))))
+            }
+            offset += srcSize
+            pending = r
+            if dstSize > 0 {
+                do throws(E) {
+                    try body(UnsafeRawBufferPointer(start: output.baseAddress, count: dstSize))
+                } catch {
+                    consumed += offset
+                    throw .body(error)
+                }
+            }
+            // Stop once the input is used up and the library had nothing more to flush.
+            if offset >= input.count && dstSize < output.count { break }
+        }
+        consumed += offset
+    }
+
+    /// Checks that the stream did not stop inside a frame.
+    public func finish() throws(LZ4Error) {
+        if pending != 0 {
+            throw LZ4Error(kind: .truncated, offset: consumed, detail: "the archive ends inside a frame")
+        }
+    }
+}
+
+/// A corrupt or truncated LZ4 archive, with the compressed byte offset at which it was noticed.
+public struct LZ4Error: Error, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case corrupt, truncated }
+    public var kind: Kind
+    public var offset: Int
+    public var detail: String
+}
+
+/// Either the archive was bad, or the consumer of its bytes failed.
+public enum LZ4DecodeFailure<E: Error>: Error {
+    case lz4(LZ4Error)
+    case body(E)
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ChunkModel
+
+/// Where a command writes its lines: stdout or a file, through one
+/// `OutputBuffer` flushed with write(2) once it holds `flushThreshold` bytes.
+final class OutputFile {
+    let fd: Int32
+    let path: String
+    private let ownsDescriptor: Bool
+    var buffer = OutputBuffer(capacity: 1 << 17)
+    var flushThreshold = 1 << 16
+
+    /// `-` means stdout.
+    init(path: String) throws(CLIError) {
+        self.path = path
+        if path == "-" {
+            fd = 1
+            ownsDescriptor = false
+        } else {
+            let d = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard d >= 0 else {
+                throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))")
+            }
+            fd = d
+            ownsDescriptor = true
+        }
+    }
+
+    var isTerminal: Bool { isatty(fd) == 1 }
+
+    /// Flushes when the buffer is past the threshold; call after each line.
+    @inline(__always)
+    func lineDone() throws(CLIError) {
+        if buffer.count >= flushThreshold { try flush() }
+    }
+
+    func flush() throws(CLIError) {
+        var offset = 0
+        let total = buffer.count
+        while offset < total {
+            let n = buffer.bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, total - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("cannot write \(path == "-" ? "stdout" : path): \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+        buffer.removeAll()
+    }
+
+    func close() throws(CLIError) {
+        try flush()
+        if ownsDescriptor { _ = Glibc.close(fd) }
+    }
+}
+
+/// A one-line error for the user: what went wrong and, where it helps, what to do.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
