@@ -1,0 +1,85 @@
+import ArgumentParser
+import ChunkModel
+import Ingest
+
+/// The inputs every replaying command takes: files, archives, directories or stdin.
+struct InputOptions: ParsableArguments {
+    @Argument(
+        help: ArgumentHelp(
+            "Event inputs: .ndjson, .lz4 / .ndjson.lz4 (LZ4 frames), a directory (its files in name order), or - for stdin.",
+            valueName: "file"))
+    var files: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("Write each rejected line, with its file, line number and reason, to this NDJSON file.", valueName: "file"))
+    var rejects: String?
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("name at least one input file, a directory, or - for stdin") }
+    }
+
+    /// Reads every input in order, calling `body` for each accepted event.
+    /// A file that cannot be read or is corrupt is reported on stderr as one
+    /// line and skipped; the others still run. Returns the counts and whether
+    /// every input was read to its end.
+    func forEachEvent(
+        symbols: SymbolTable, progress: ((Int) -> Void)? = nil, _ body: (ChunkEvent) throws -> Void
+    ) throws -> (counts: IngestCounts, complete: Bool, totalBytes: Int?) {
+        let inputs: [InputFile]
+        do {
+            inputs = try InputFile.expand(files)
+        } catch {
+            throw CLIError(error.description)
+        }
+        let reader = EventReader(symbols: symbols)
+        if let rejects {
+            do { reader.rejects = try RejectWriter(path: rejects) } catch { throw CLIError(error.description) }
+        }
+        var doneBytes = 0
+        if let progress {
+            reader.onProgress = { _, bytes in progress(doneBytes + bytes) }
+        }
+        var complete = true
+        for input in inputs {
+            do {
+                try reader.read(input, body)
+            } catch let error as IngestError {
+                printError(error.description)
+                complete = false
+            }
+            doneBytes += input.size ?? 0
+        }
+        if let writer = reader.rejects {
+            do { try writer.close() } catch { throw CLIError(error.description) }
+        }
+        let sizes = inputs.map(\.size)
+        let total = sizes.contains(where: { $0 == nil }) ? nil : sizes.reduce(0) { $0 + ($1 ?? 0) }
+        return (reader.counts, complete, total)
+    }
+
+    /// The byte total of the inputs when every size is known (no stdin), for progress.
+    var knownTotalBytes: Int? {
+        guard let inputs = try? InputFile.expand(files) else { return nil }
+        var total = 0
+        for input in inputs {
+            guard let size = input.size else { return nil }
+            total += size
+        }
+        return total
+    }
+}
+
+/// One line on stderr, prefixed with the program's name.
+func printError(_ message: String) {
+    writeStderr("chunkwatch: " + message + "\n")
+}
+
+func writeStderr(_ text: String) {
+    var text = text
+    text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
