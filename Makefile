@@ -1,0 +1,36 @@
+# chunkwatch — the two commands a new user needs are `make run` and `make test`.
+# Both install the system packages they need (liblz4, libsqlite3, the lz4 tool)
+# with apt-get when they are missing.
+
+SWIFT        ?= swift
+SYSTEM_DEPS  := liblz4-dev libsqlite3-dev lz4 pkg-config
+SUDO         := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
+BIN          := .build/release/chunkwatch
+
+.PHONY: deps build run test bench clean
+
+deps:
+	@missing=""; \
+	for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product chunkwatch
+
+# The main job: a day of synthetic gateway traffic with injected anomalies,
+# streamed through the detectors; alerts scroll as NDJSON on stdout.
+run: build
+	$(BIN) gen --principals 20 --hours 24 --seed 7 --live --speed 2400 \
+	  | $(BIN) backfill - --alerts-out -
+
+test: deps
+	$(SWIFT) test
+
+bench: deps
+	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
+
+clean:
+	rm -rf .build Benchmarks/.build
