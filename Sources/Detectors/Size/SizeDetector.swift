@@ -14,8 +14,8 @@ import ChunkModel
 /// The evidence is a robust z, (log2 size − median) / (1.4826 · MAD), in which
 /// the MAD is floored at `minSpread` so a key with near-constant sizes does not
 /// alert on a few bytes; a chunk must also be at least `minRatio` times the
-/// median. Memory per key: 8 bytes per window value plus about 80 for the
-/// key index.
+/// median. Memory per key: 8 bytes per window value, 5 for the cached MAD, and
+/// about 80 for the key index.
 public final class SizeDetector: Detector {
     public struct Settings: Sendable, Equatable {
         /// Robust z (MADs scaled to standard deviations) at which an alert fires.
@@ -40,6 +40,11 @@ public final class SizeDetector: Detector {
     public let settings: Settings
     private var keys: KeyedStore
     private var windows: RollingWindows
+    /// The MAD moves slowly once a window is full, so it is recomputed every
+    /// `madRefresh` chunks rather than on each one (the median is always exact).
+    private var madCache: [Float] = []
+    private var madAge: [UInt8] = []
+    private static let madRefresh: UInt8 = 8
 
     public init(settings: Settings = .init()) {
         self.settings = settings
@@ -57,13 +62,25 @@ public final class SizeDetector: Detector {
     public func observe(_ event: ChunkEvent, context: DetectorContext, anomalies: inout [Anomaly]) -> Double {
         let key = Self.key(event)
         let (slot, isNew) = keys.slot(for: key)
-        if isNew { windows.reset(slot) }
+        if isNew {
+            windows.reset(slot)
+            if slot == madCache.count {
+                madCache.append(0)
+                madAge.append(.max)
+            } else {
+                madAge[slot] = .max
+            }
+        }
         let x = log2(Double(event.size) + 1)
         let n = windows.count(slot)
         var score = 0.0
         if n >= settings.warmup {
             let median = Double(windows.median(slot))
-            let spread = Swift.max(1.4826 * Double(windows.mad(slot)), settings.minSpread)
+            if madAge[slot] >= Self.madRefresh {
+                madCache[slot] = windows.mad(slot)
+                madAge[slot] = 0
+            }
+            let spread = Swift.max(1.4826 * Double(madCache[slot]), settings.minSpread)
             let z = (x - median) / spread
             score = thresholdScore(z, threshold: settings.threshold)
             let ratio = exp2(x - median)
@@ -72,6 +89,7 @@ public final class SizeDetector: Detector {
             }
         }
         windows.push(slot, Float(x))
+        if madAge[slot] < .max { madAge[slot] += 1 }
         return score
     }
 
