@@ -60,9 +60,9 @@ import Testing
     }
 
     @Test func alertLineHasEverySpecField() throws {
-        let life = AlertLifecycle(symbols: symbols, wallClock: { Timestamp(nanoseconds: 1_764_057_603_121_000_000) })
+        let life = AlertLifecycle(symbols: symbols, wallClock: { Timestamp(rfc3339: "2026-11-25T08:00:03.121Z")! })
         var out: [Alert] = []
-        life.record(anomaly(Timestamp(nanoseconds: 1_764_057_603_120_000_000)), { out.append($0) })
+        life.record(anomaly(Timestamp(rfc3339: "2026-11-25T08:00:03.12Z")!), { out.append($0) })
         let line = try #require(out.first).jsonLine
         #expect(line.hasSuffix("}\n"))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
