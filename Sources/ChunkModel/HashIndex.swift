@@ -2,24 +2,42 @@
 /// number, with linear probing and backward-shift deletion, so removal leaves no
 /// tombstones and lookups stay short however long the table lives.
 ///
-/// Its capacity is fixed at creation; it never reallocates. Key 0 marks an
-/// empty bucket, so callers never store key 0 (`Symbol.none` is 0 for that reason).
+/// It holds at most `capacity` entries. Buckets start few and double while
+/// the table is at most half full, so a table sized for a million keys that
+/// holds three hundred stays small enough for the CPU cache; growing is the
+/// only time it allocates. Key 0 marks an empty bucket, so callers never store
+/// key 0 (`Symbol.none` is 0 for that reason).
 public struct HashIndex: Sendable {
     @usableFromInline var keys: [UInt64]
     @usableFromInline var values: [Int32]
-    @usableFromInline let mask: Int
+    @usableFromInline var mask: Int
     public var count: Int = 0
-    /// The most entries it holds; buckets are twice that, rounded up to a power of two.
+    /// The most entries it holds.
     public let capacity: Int
 
     public init(capacity: Int) {
         precondition(capacity >= 0 && capacity < Int(Int32.max))
         self.capacity = capacity
-        var buckets = 8
-        while buckets < capacity * 2 { buckets <<= 1 }
+        keys = Array(repeating: 0, count: 16)
+        values = Array(repeating: -1, count: 16)
+        mask = 15
+    }
+
+    /// Doubles the buckets and reinserts every entry.
+    @usableFromInline
+    mutating func grow() {
+        let oldKeys = keys
+        let oldValues = values
+        let buckets = keys.count * 2
         keys = Array(repeating: 0, count: buckets)
         values = Array(repeating: -1, count: buckets)
         mask = buckets - 1
+        for i in oldKeys.indices where oldKeys[i] != 0 {
+            var j = Int(truncatingIfNeeded: oldKeys[i]) & mask
+            while keys[j] != 0 { j = (j + 1) & mask }
+            keys[j] = oldKeys[i]
+            values[j] = oldValues[i]
+        }
     }
 
     @inlinable
@@ -48,6 +66,11 @@ public struct HashIndex: Sendable {
             }
             if k == 0 {
                 precondition(count < capacity, "HashIndex is full")
+                if (count + 1) * 2 > keys.count {
+                    grow()
+                    insert(key, value: value)
+                    return
+                }
                 keys[i] = key
                 values[i] = value
                 count += 1

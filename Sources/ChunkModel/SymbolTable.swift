@@ -18,7 +18,7 @@ public final class SymbolTable: Sendable {
     private let state = Mutex(Generations())
     public let capacity: Int
 
-    public init(capacity: Int = 1 << 20) {
+    public init(capacity: Int = 1 << 16) {
         precondition(capacity > 0)
         self.capacity = capacity
     }
@@ -58,19 +58,27 @@ public final class SymbolTable: Sendable {
 public struct SymbolCache: Sendable {
     public let table: SymbolTable
     @usableFromInline var known: HashIndex
+    /// A small direct-mapped front for `known` that stays in L1: principals,
+    /// resources, hops and ops repeat on nearly every event, and a probe of the
+    /// full index (megabytes once connections churn) would miss the cache.
+    @usableFromInline var recent: [UInt64]
     @usableFromInline var generation: Int
+    @usableFromInline static let recentMask = 4095
 
     public init(table: SymbolTable) {
         self.table = table
         self.known = HashIndex(capacity: table.capacity)
+        self.recent = Array(repeating: 0, count: Self.recentMask + 1)
         self.generation = table.generation
     }
 
     @inlinable
     public mutating func intern(_ bytes: UnsafeRawBufferPointer) -> Symbol {
         let symbol = Symbol(bytes: bytes)
-        if known.find(symbol.rawValue) != nil { return symbol }
-        registerSlow(symbol, bytes)
+        let slot = Int(truncatingIfNeeded: symbol.rawValue >> 20) & Self.recentMask
+        if recent[slot] == symbol.rawValue { return symbol }
+        if known.find(symbol.rawValue) == nil { registerSlow(symbol, bytes) }
+        recent[slot] = symbol.rawValue
         return symbol
     }
 
@@ -79,6 +87,7 @@ public struct SymbolCache: Sendable {
         let g = table.register(symbol, name: String(decoding: bytes, as: UTF8.self))
         if g != generation || known.count >= known.capacity {
             known.removeAll()
+            for i in recent.indices { recent[i] = 0 }
             generation = g
         }
         known.insert(symbol.rawValue, value: 0)

@@ -128,7 +128,17 @@ public struct ChunkEventDecoder: ~Copyable {
             }
             guard c.peek == UInt8(ascii: "\"") else { return wrongType(&c) }
             guard let s = c.string(scratch: scratch) else { return .notJSON }
-            setSymbol(field, s.isEmpty ? .none : symbols.intern(s), &event)
+            let symbol: Symbol
+            if s.isEmpty {
+                symbol = .none
+            } else if field == .checksum || field == .expectedChecksum {
+                // Checksums differ on nearly every chunk and are only ever compared,
+                // so they are hashed but never given a name in the symbol table.
+                symbol = Symbol(bytes: s)
+            } else {
+                symbol = symbols.intern(s)
+            }
+            setSymbol(field, symbol, &event)
         }
         return nil
     }
