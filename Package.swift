@@ -59,5 +59,6 @@ for target in package.targets where target.type != .system {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.define("CHUNKWATCH_INTERNAL_CHECKS", .when(configuration: .debug)))
+    settings.append(.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)))
     target.swiftSettings = settings
 }

@@ -31,7 +31,7 @@ public struct KeyedStore: Sendable {
     /// the slot's state must be reset: the key is new, and when the store was
     /// full it took the slot of the least recently seen key.
     public mutating func slot(for rawKey: UInt64) -> (slot: Int, isNew: Bool) {
-        let key = rawKey == 0 ? 1 : rawKey
+        let key = Self.storable(rawKey)
         if let s = index.find(key) {
             touch(s)
             return (Int(s), false)
@@ -41,11 +41,21 @@ public struct KeyedStore: Sendable {
 
     /// The slot of `key` if it is tracked, without changing its recency.
     public func existingSlot(for rawKey: UInt64) -> Int? {
-        index.find(rawKey == 0 ? 1 : rawKey).map(Int.init)
+        index.find(Self.storable(rawKey)).map(Int.init)
     }
 
     /// The key held in `slot`.
-    public func key(at slot: Int) -> UInt64 { keys[slot] }
+    public func key(at slot: Int) -> UInt64 {
+        let k = keys[slot]
+        return k == Self.zeroStandIn ? 0 : k
+    }
+
+    /// `HashIndex` reserves 0 for empty buckets, so key 0 is stored as a fixed
+    /// odd constant; that constant meeting a real key is as likely as any other
+    /// 64-bit hash collision.
+    static let zeroStandIn: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    static func storable(_ key: UInt64) -> UInt64 { key == 0 ? zeroStandIn : key }
 
     mutating func touch(_ s: Int32) {
         guard s != mostRecent else { return }
@@ -94,7 +104,7 @@ public struct KeyedStore: Sendable {
         var out: [UInt64] = []
         var s = mostRecent
         while s >= 0 {
-            out.append(keys[Int(s)])
+            out.append(key(at: Int(s)))
             s = older[Int(s)]
         }
         return out

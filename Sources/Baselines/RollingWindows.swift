@@ -137,15 +137,20 @@ public struct RollingWindows: Sendable {
 
     // MARK: Sorted-run maintenance
 
-    /// First index in `s[0..<n]` whose value is not less than `v`.
-    private static func lowerBound(_ v: Float, _ s: UnsafeMutableBufferPointer<Float>, _ n: Int) -> Int {
-        var lo = 0
-        var hi = n
-        while lo < hi {
-            let mid = (lo + hi) >> 1
-            if s[mid] < v { lo = mid + 1 } else { hi = mid }
+    /// First index in `s[lo..<hi]` whose value is not less than `v`. Branch-free
+    /// halving: the comparisons of a window of noisy sizes are unpredictable,
+    /// and a mispredicted branch per step costs more than the step.
+    @inline(__always)
+    private static func lowerBound(_ v: Float, _ s: UnsafeMutableBufferPointer<Float>, from lo: Int = 0, _ hi: Int) -> Int {
+        var base = lo
+        var len = hi - lo
+        let p = s.baseAddress!
+        while len > 1 {
+            let half = len >> 1
+            base = p[base + half - 1] < v ? base + half : base
+            len -= half
         }
-        return lo
+        return len == 1 && p[base] < v ? base + 1 : base
     }
 
     private static func insert(_ v: Float, into s: UnsafeMutableBufferPointer<Float>, count n: Int) {
@@ -160,8 +165,7 @@ public struct RollingWindows: Sendable {
         let p = s.baseAddress!
         if new > old {
             // Slide left the values in (i, j) that are smaller than `new`.
-            var j = i + 1
-            while j < n && s[j] < new { j += 1 }
+            let j = lowerBound(new, s, from: i + 1, n)
             if j - i - 1 > 0 { (p + i).update(from: p + i + 1, count: j - i - 1) }
             s[j - 1] = new
         } else {

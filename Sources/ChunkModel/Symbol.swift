@@ -40,25 +40,29 @@ public enum StableHash {
 
     @inlinable
     public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h = k3 &+ UInt64(bytes.count) &* k1
-        var i = 0
         let n = bytes.count
-        while i + 8 <= n {
-            let w = bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+        var h = k3 &+ UInt64(n) &* k1
+        guard n > 0, let base = bytes.baseAddress else { return mix(h) }
+        @inline(__always) func round(_ w: UInt64) {
             h ^= rotl(w &* k2, 31) &* k1
             h = rotl(h, 27) &* k1 &+ k3
-            i += 8
         }
-        if i < n {
-            var w: UInt64 = 0
-            var shift: UInt64 = 0
-            while i < n {
-                w |= UInt64(bytes[i]) << shift
-                shift += 8
-                i += 1
+        if n >= 8 {
+            var i = 0
+            while i + 8 <= n {
+                round(base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                i += 8
             }
-            h ^= rotl(w &* k2, 31) &* k1
-            h = rotl(h, 27) &* k1 &+ k3
+            // The tail as one overlapping word ending at the last byte; the length
+            // in the seed keeps "ab" + tail distinct from other splits.
+            if i < n { round(base.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) }
+        } else if n >= 4 {
+            let a = UInt64(base.loadUnaligned(as: UInt32.self))
+            let b = UInt64(base.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+            round(a | b << 32)
+        } else {
+            let p = base.assumingMemoryBound(to: UInt8.self)
+            round(UInt64(p[0]) | UInt64(p[n >> 1]) << 8 | UInt64(p[n - 1]) << 16)
         }
         return mix(h)
     }

@@ -15,12 +15,18 @@ public final class SymbolTable: Sendable {
         var generation = 0
     }
 
-    private let state = Mutex(Generations())
+    private let state: Mutex<Generations>
     public let capacity: Int
 
     public init(capacity: Int = 1 << 16) {
         precondition(capacity > 0)
         self.capacity = capacity
+        var g = Generations()
+        // Reserved up front so registering a name never resizes; names of up to
+        // 15 bytes (most connection ids) are stored inline by String, so a new
+        // name usually allocates nothing.
+        g.current.reserveCapacity(capacity)
+        state = Mutex(g)
     }
 
     /// Records the name of a symbol and returns the generation it went into.
@@ -30,7 +36,7 @@ public final class SymbolTable: Sendable {
             if s.current[symbol.rawValue] == nil {
                 if s.current.count >= capacity {
                     s.previous = s.current
-                    s.current = [:]
+                    s.current = Dictionary(minimumCapacity: capacity)
                     s.generation += 1
                 }
                 s.current[symbol.rawValue] = s.previous[symbol.rawValue] ?? name()

@@ -62,7 +62,15 @@ extension Timestamp {
         }
         let days = Civil.days(year: year, month: month, day: day)
         let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
-        self.init(nanoseconds: seconds * 1_000_000_000 + fraction)
+        // Years 1678–2261 fit in Int64 nanoseconds; anything else is not an instant we can hold.
+        // Before 1970 with a fraction, scale one second less and add the fraction
+        // minus a second, so instants just above Int64.min still fit.
+        let borrow: Int64 = seconds < 0 && fraction > 0 ? 1 : 0
+        let (scaled, overflow) = (seconds + borrow).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (total, overflow2) = scaled.addingReportingOverflow(fraction - borrow * 1_000_000_000)
+        guard !overflow2 else { return nil }
+        self.init(nanoseconds: total)
     }
 
     public init?(rfc3339 string: String) {

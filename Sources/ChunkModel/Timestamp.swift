@@ -14,7 +14,7 @@ public struct Timestamp: Hashable, Comparable, Sendable {
     @inlinable
     public var epochMilliseconds: Int64 {
         // Floor division, so instants before 1970 round down like the others.
-        nanoseconds >= 0 ? nanoseconds / 1_000_000 : (nanoseconds - 999_999) / 1_000_000
+        nanoseconds % 1_000_000 < 0 ? nanoseconds / 1_000_000 - 1 : nanoseconds / 1_000_000
     }
 
     @inlinable
@@ -91,16 +91,19 @@ extension Timestamp {
     /// Seconds into the UTC day, 0..<86400.
     @inlinable
     public var secondOfDay: Int {
-        let s = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
+        // Floor division without subtracting first, which could overflow near Int64.min.
+        var s = nanoseconds / 1_000_000_000
+        if nanoseconds % 1_000_000_000 < 0 { s -= 1 }
         let r = Int(s % 86_400)
         return r < 0 ? r + 86_400 : r
     }
 
     /// 0 = Monday … 6 = Sunday, in UTC.
     public var dayOfWeek: Int {
-        let days = Int((nanoseconds >= 0 ? nanoseconds : nanoseconds - 86_399_999_999_999) / 86_400_000_000_000)
+        var days = nanoseconds / 86_400_000_000_000
+        if nanoseconds % 86_400_000_000_000 < 0 { days -= 1 }
         // 1970-01-01 was a Thursday (3 when Monday is 0).
-        let r = (days + 3) % 7
+        let r = Int((days + 3) % 7)
         return r < 0 ? r + 7 : r
     }
 }

@@ -44,8 +44,13 @@ public struct ChunkEventDecoder: ~Copyable {
         if !c.consume(UInt8(ascii: "}")) {
             while true {
                 c.skipWhitespace()
-                guard let key = c.string(scratch: scratch) else { return .notJSON }
-                let field = Field(key)
+                let field: Field
+                if let known = Field.match(&c) {
+                    field = known
+                } else {
+                    guard let key = c.string(scratch: scratch) else { return .notJSON }
+                    field = Field(key)
+                }
                 c.skipWhitespace()
                 guard c.consume(UInt8(ascii: ":")) else { return .notJSON }
                 c.skipWhitespace()
@@ -195,7 +200,7 @@ public struct ChunkEventDecoder: ~Copyable {
 }
 
 /// The fields of SPEC §2, recognised from the key's bytes without hashing.
-private enum Field {
+private enum Field: Equatable {
     case ts, principal, size, conn, resource, dir, seq, checksum, expectedChecksum, hop, op, rate, labels, unknown
 
     @inline(__always)
@@ -214,6 +219,39 @@ private enum Field {
         case 9: self = eq("principal") ? .principal : .unknown
         case 17: self = eq("expected_checksum") ? .expectedChecksum : .unknown
         default: self = .unknown
+        }
+    }
+}
+
+extension Field {
+    /// The fast path for a key written plainly: matches `"name"` at the cursor
+    /// against the known names by their first letter and, on a match, moves past
+    /// the closing quote. Anything else (escapes, unknown keys) returns nil with
+    /// the cursor unmoved, for the general string reader.
+    @inline(__always)
+    static func match(_ c: inout JSONCursor) -> Field? {
+        guard c.end - c.p >= 4, c.p.pointee == UInt8(ascii: "\"") else { return nil }
+        @inline(__always) func take(_ literal: StaticString, _ field: Field) -> Field? {
+            let n = literal.utf8CodeUnitCount
+            guard c.end - c.p > n + 1 else { return nil }
+            let base = literal.utf8Start
+            for i in 0..<n where c.p[i + 1] != base[i] { return nil }
+            guard c.p[n + 1] == UInt8(ascii: "\"") else { return nil }
+            c.p += n + 2
+            return field
+        }
+        switch c.p[1] {
+        case UInt8(ascii: "t"): return take("ts", .ts)
+        case UInt8(ascii: "p"): return take("principal", .principal)
+        case UInt8(ascii: "s"): return take("size", .size) ?? take("seq", .seq)
+        case UInt8(ascii: "c"): return take("conn", .conn) ?? take("checksum", .checksum)
+        case UInt8(ascii: "r"): return take("resource", .resource) ?? take("rate", .rate)
+        case UInt8(ascii: "d"): return take("dir", .dir)
+        case UInt8(ascii: "e"): return take("expected_checksum", .expectedChecksum)
+        case UInt8(ascii: "h"): return take("hop", .hop)
+        case UInt8(ascii: "o"): return take("op", .op)
+        case UInt8(ascii: "l"): return take("labels", .labels)
+        default: return nil
         }
     }
 }

@@ -51,7 +51,9 @@ public final class EventReader {
         var event = ChunkEvent.empty
         var lz4: LZ4FrameDecoder?
         var total = 0
-        var first = true
+        // The format is decided on the first four bytes, however the reads split them.
+        var head: [UInt8] = []
+        var decided = false
 
         func handle(_ line: LineFramer.Line, _ number: Int) throws {
             switch line {
@@ -67,21 +69,7 @@ public final class EventReader {
             }
         }
 
-        while true {
-            let n = Glibc.read(fd, readBuffer.baseAddress, readBuffer.count)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IngestError(.readFailed, path: file.path, byteOffset: total, detail: String(cString: strerror(errno)))
-            }
-            if n == 0 { break }
-            let chunk = UnsafeRawBufferPointer(start: readBuffer.baseAddress, count: n)
-            if first {
-                first = false
-                if n >= 4 && chunk.prefix(4).elementsEqual(LZ4FrameDecoder.magic) {
-                    lz4 = try LZ4FrameDecoder()
-                }
-            }
-            total += n
+        func consume(_ chunk: UnsafeRawBufferPointer) throws {
             if let lz4 {
                 do {
                     try lz4.decompress(chunk) { (bytes) throws(any Error) in try framer.feed(bytes, handle) }
@@ -93,7 +81,34 @@ public final class EventReader {
             } else {
                 try framer.feed(chunk, handle)
             }
+        }
+
+        while true {
+            let n = Glibc.read(fd, readBuffer.baseAddress, readBuffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw IngestError(.readFailed, path: file.path, byteOffset: total, detail: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            total += n
+            let chunk = UnsafeRawBufferPointer(start: readBuffer.baseAddress, count: n)
+            if !decided {
+                let taken = Swift.min(4 - head.count, n)
+                head.append(contentsOf: chunk.prefix(taken))
+                if head.count < 4 { continue }
+                decided = true
+                if head == LZ4FrameDecoder.magic { lz4 = try LZ4FrameDecoder() }
+                // Hand on the bytes held back from earlier short reads, then this read.
+                let heldBack = head.count - taken
+                if heldBack > 0 {
+                    try head.withUnsafeBytes { try consume(UnsafeRawBufferPointer(rebasing: $0.prefix(heldBack))) }
+                }
+            }
+            try consume(chunk)
             onProgress?(file, total)
+        }
+        if !decided && !head.isEmpty {
+            try head.withUnsafeBytes { try consume($0) }
         }
         if let lz4 {
             do {

@@ -19,7 +19,8 @@ struct JSONCursor {
     mutating func skipWhitespace() {
         while p < end {
             let c = p.pointee
-            guard c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D else { return }
+            // One compare in the usual case of no whitespace at all.
+            guard c <= 0x20, c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D else { return }
             p += 1
         }
     }
@@ -52,6 +53,19 @@ struct JSONCursor {
     mutating func string(scratch: UnsafeMutableRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = p
+        // Eight bytes at a time while none of them is a quote, a backslash or a
+        // control character (the SWAR "has zero byte" test on each condition).
+        while end - p >= 8 {
+            let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            let lows: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            let q = w ^ (lows &* 0x22)
+            let b = w ^ (lows &* 0x5C)
+            // A byte with its high bit set (non-ASCII) also leaves the fast loop, to be checked as UTF-8.
+            let special = ((q &- lows) & ~q) | ((b &- lows) & ~b) | ((w &- lows &* 0x20) & ~w) | w
+            if special & highs != 0 { break }
+            p += 8
+        }
         while p < end {
             let c = p.pointee
             if c == UInt8(ascii: "\"") {
@@ -61,9 +75,36 @@ struct JSONCursor {
             }
             if c == UInt8(ascii: "\\") { return unescape(from: start, scratch: scratch) }
             if c < 0x20 { return nil }
+            if c >= 0x80 {
+                let n = utf8Length()
+                guard n > 0 else { return nil }
+                p += n
+                continue
+            }
             p += 1
         }
         return nil
+    }
+
+    /// The length of the well-formed UTF-8 sequence at the cursor (RFC 3629:
+    /// no overlongs, no surrogates, nothing above U+10FFFF), or 0.
+    @usableFromInline
+    func utf8Length() -> Int {
+        let avail = end - p
+        let b0 = p.pointee
+        @inline(__always) func cont(_ i: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> Bool {
+            i < avail && p[i] >= lo && p[i] <= hi
+        }
+        switch b0 {
+        case 0xC2...0xDF: return cont(1) ? 2 : 0
+        case 0xE0: return cont(1, 0xA0) && cont(2) ? 3 : 0
+        case 0xE1...0xEC, 0xEE...0xEF: return cont(1) && cont(2) ? 3 : 0
+        case 0xED: return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0
+        case 0xF0: return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0
+        case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : 0
+        case 0xF4: return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0
+        default: return 0
+        }
     }
 
     @usableFromInline
@@ -125,6 +166,14 @@ struct JSONCursor {
                 }
             default:
                 if c < 0x20 { return nil }
+                if c >= 0x80 {
+                    p -= 1
+                    let n = utf8Length()
+                    guard n > 0 else { return nil }
+                    for i in 0..<n { put(p[i]) }
+                    p += n
+                    continue
+                }
                 put(c)
             }
         }
@@ -329,6 +378,13 @@ struct JSONCursor {
             p += 1
             if c == UInt8(ascii: "\"") { return true }
             if c < 0x20 { return false }
+            if c >= 0x80 {
+                p -= 1
+                let n = utf8Length()
+                guard n > 0 else { return false }
+                p += n
+                continue
+            }
             if c == UInt8(ascii: "\\") {
                 guard p < end else { return false }
                 let e = p.pointee

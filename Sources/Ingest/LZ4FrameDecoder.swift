@@ -44,7 +44,9 @@ public final class LZ4FrameDecoder {
                 throw .lz4(LZ4Error(kind: .corrupt, offset: consumed + offset, detail: String(cString: LZ4F_getErrorName(r))))
             }
             offset += srcSize
-            pending = r
+            // A call that took and gave nothing (the flush after a frame ended on a
+            // full output buffer) only says what a next frame would need.
+            if srcSize > 0 || dstSize > 0 { pending = r }
             if dstSize > 0 {
                 do throws(E) {
                     try body(UnsafeRawBufferPointer(start: output.baseAddress, count: dstSize))

@@ -6,10 +6,10 @@ struct ChunkWatch: ParsableCommand {
         commandName: "chunkwatch",
         abstract: "Watch the chunk metadata of a data-path gateway and alert on anomalies.",
         discussion: """
-            Events are NDJSON chunk records (see SPEC §2 / docs/formats.md). FILE arguments may be
-            .ndjson, .lz4 / .ndjson.lz4 (LZ4 frames, as the lz4 tool writes them), a directory
+            Events are NDJSON chunk records (docs/formats.md). FILE arguments may be \
+            .ndjson, .lz4 / .ndjson.lz4 (LZ4 frames, as the lz4 tool writes them), a directory \
             (its files in name order) or - for stdin.
             """,
-        subcommands: [GenCommand.self]
+        subcommands: [GenCommand.self, ScoreCommand.self, BackfillCommand.self]
     )
 }

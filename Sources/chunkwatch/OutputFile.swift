@@ -45,7 +45,8 @@ final class OutputFile {
             let n = buffer.bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, total - offset) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIError("cannot write \(path == "-" ? "stdout" : path): \(String(cString: strerror(errno)))")
+                let code = errno
+                throw CLIError("cannot write \(path == "-" ? "stdout" : path): \(String(cString: strerror(code)))", errno: code)
             }
             offset += n
         }
@@ -61,5 +62,12 @@ final class OutputFile {
 /// A one-line error for the user: what went wrong and, where it helps, what to do.
 struct CLIError: Error, CustomStringConvertible {
     var description: String
-    init(_ description: String) { self.description = description }
+    /// The system error behind it, when there is one (EPIPE tells a reader that went away).
+    var errno: Int32?
+    init(_ description: String, errno: Int32? = nil) {
+        self.description = description
+        self.errno = errno
+    }
+
+    var isBrokenPipe: Bool { errno == EPIPE }
 }

@@ -46,8 +46,11 @@ public final class SizeDetector: Detector {
     private var madAge: [UInt8] = []
     private static let madRefresh: UInt8 = 8
 
+    private let log2MinRatio: Double
+
     public init(settings: Settings = .init()) {
         self.settings = settings
+        log2MinRatio = log2(Swift.max(settings.minRatio, 1))
         keys = KeyedStore(capacity: settings.maxKeys)
         windows = RollingWindows(window: settings.window)
     }
@@ -82,9 +85,8 @@ public final class SizeDetector: Detector {
             }
             let spread = Swift.max(1.4826 * Double(madCache[slot]), settings.minSpread)
             let z = (x - median) / spread
-            score = thresholdScore(z, threshold: settings.threshold)
-            let ratio = exp2(x - median)
-            if z >= settings.threshold && ratio >= settings.minRatio {
+            if z > 0 { score = thresholdScore(z, threshold: settings.threshold) }
+            if z >= settings.threshold && x - median >= log2MinRatio {
                 anomalies.append(anomaly(event, key: key, z: z, median: median, spread: spread, n: n, score: score, context))
             }
         }
