@@ -12,7 +12,7 @@ import ChunkModel
 /// collapse is judged when a busy principal's bucket closes nearly empty.
 /// The evidence is a z-score whose spread is at least the Poisson one,
 /// √mean, so quiet principals need a real jump to alert. Memory per
-/// principal: 64 bytes of state plus about 80 for the key index.
+/// principal: 72 bytes of state plus about 80 for the key index.
 public final class RateDetector: Detector {
     public struct Settings: Sendable, Equatable {
         /// z-score of the bucket count at which an alert fires.
@@ -23,9 +23,11 @@ public final class RateDetector: Detector {
         public var minRatio: Double = 3
         /// …and at least this many chunks in the bucket.
         public var minCount: Int = 30
-        /// A collapse: a bucket with under 1/collapseRatio of a usual count of at least `collapseMinMean`.
+        /// A collapse: `collapseBuckets` active buckets in a row, each with under
+        /// 1/collapseRatio of a usual count of at least `collapseMinMean`.
         public var collapseRatio: Double = 10
         public var collapseMinMean: Double = 60
+        public var collapseBuckets: Int = 3
         /// EWMA weight of each new active bucket (about a 14-bucket half-life).
         public var alpha: Double = 0.05
         /// Active buckets a principal must have had before it may alert.
@@ -40,6 +42,9 @@ public final class RateDetector: Detector {
         var bucket: Int64 = .min
         var count: Int32 = 0
         var firedInBucket = false
+        /// Consecutive active buckets far below the usual count.
+        var lowStreak: Int32 = 0
+        var lastLowBucket: Int64 = .min
         var stats: EWMAStats
     }
 
@@ -116,16 +121,23 @@ public final class RateDetector: Detector {
         let count = Double(s.count)
         let (mean, spread) = limits(s.stats)
         let warm = s.stats.count >= settings.warmup
-        // A collapse shows as a closed bucket that is nearly empty while the next
-        // one is already here: the principal is still active, just far slower.
-        if warm && mean >= settings.collapseMinMean && count * settings.collapseRatio <= mean
-            && next == s.bucket + 1
-        {
+        // A collapse is a run of nearly empty buckets while the principal is still
+        // active, just far slower. One such bucket is routine (a session that ends
+        // early in its last minute); a bucket with nothing in it breaks the run,
+        // since a principal that stops entirely is the silence detector's.
+        let low = warm && mean >= settings.collapseMinMean && count * settings.collapseRatio <= mean
+        if low {
+            s.lowStreak = s.lastLowBucket == s.bucket - 1 ? s.lowStreak + 1 : 1
+            s.lastLowBucket = s.bucket
+        } else {
+            s.lowStreak = 0
+        }
+        if low && s.lowStreak == Int32(settings.collapseBuckets) {
             let z = (mean - count) / spread
             if z >= settings.threshold {
                 let principal = context.symbols.display(e.principal)
                 let message =
-                    "\(principal) moved only \(s.count) chunks in \(bucketText), against its usual \(Format.decimal(mean, 1)) (collapse)"
+                    "\(principal) moved only \(s.count) chunks in \(bucketText), \(settings.collapseBuckets) in a row far below its usual \(Format.decimal(mean, 1)) (collapse)"
                 anomalies.append(anomaly(e, key, principal, z, thresholdScore(z, threshold: settings.threshold), count, s.stats, message))
             }
         }

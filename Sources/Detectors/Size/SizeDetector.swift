@@ -41,10 +41,12 @@ public final class SizeDetector: Detector {
     private var keys: KeyedStore
     private var windows: RollingWindows
     /// The MAD moves slowly once a window is full, so it is recomputed every
-    /// `madRefresh` chunks rather than on each one (the median is always exact).
+    /// `madRefresh` chunks rather than on each one (the median is always exact),
+    /// and smoothed.
     private var madCache: [Float] = []
     private var madAge: [UInt8] = []
     private static let madRefresh: UInt8 = 8
+    private static let madSmoothing: Float = 0.05
 
     private let log2MinRatio: Double
 
@@ -80,7 +82,11 @@ public final class SizeDetector: Detector {
         if n >= settings.warmup {
             let median = Double(windows.median(slot))
             if madAge[slot] >= Self.madRefresh {
-                madCache[slot] = windows.mad(slot)
+                // The MAD of 96 chunks wanders by ±15 %; a busy key is scored so
+                // often that the low moments turn tail chunks into alerts. Smooth it
+                // across refreshes, starting from the first one.
+                let mad = windows.mad(slot)
+                madCache[slot] = madAge[slot] == .max ? mad : madCache[slot] + Self.madSmoothing * (mad - madCache[slot])
                 madAge[slot] = 0
             }
             let spread = Swift.max(1.4826 * Double(madCache[slot]), settings.minSpread)
