@@ -141,9 +141,11 @@ public final class RateDetector: Detector {
                 anomalies.append(anomaly(e, key, principal, z, thresholdScore(z, threshold: settings.threshold), count, s.stats, message))
             }
         }
-        // Learn the closed bucket, clipped to the alert limit so a surge does not
-        // teach the baseline that surges are normal.
-        let learned = warm ? Swift.min(count, mean + settings.threshold * spread) : count
+        // Learn the closed bucket clipped to the alert limits on both sides, so
+        // neither a surge nor a collapse teaches the baseline that it is normal
+        // (or inflates the spread it is judged by).
+        let limit = settings.threshold * spread
+        let learned = warm ? Swift.min(Swift.max(count, mean - limit), mean + limit) : count
         s.stats.add(learned)
     }
 

@@ -23,7 +23,7 @@ public final class SizeDetector: Detector {
         /// Chunks per key in the rolling window.
         public var window: Int = 96
         /// Chunks a key must have seen before it may alert.
-        public var warmup: Int = 32
+        public var warmup: Int = 64
         /// The least spread assumed, in log2 units (0.15 ≈ ±11 %).
         public var minSpread: Double = 0.15
         /// A chunk must be at least this many times the key's median size.
@@ -84,9 +84,10 @@ public final class SizeDetector: Detector {
             if madAge[slot] >= Self.madRefresh {
                 // The MAD of 96 chunks wanders by ±15 %; a busy key is scored so
                 // often that the low moments turn tail chunks into alerts. Smooth it
-                // across refreshes, starting from the first one.
+                // across refreshes once the window is full.
                 let mad = windows.mad(slot)
-                madCache[slot] = madAge[slot] == .max ? mad : madCache[slot] + Self.madSmoothing * (mad - madCache[slot])
+                let filling = madAge[slot] == .max || n < settings.window
+                madCache[slot] = filling ? mad : madCache[slot] + Self.madSmoothing * (mad - madCache[slot])
                 madAge[slot] = 0
             }
             let spread = Swift.max(1.4826 * Double(madCache[slot]), settings.minSpread)
