@@ -76,48 +76,45 @@ public struct RollingWindows: Sendable {
 
     /// The median absolute deviation from the median. The deviations left of
     /// the median, read right to left, and those right of it, read left to
-    /// right, are two ascending runs; merging them up to the middle gives the
-    /// answer in n/2 steps without sorting anything.
+    /// right, are two ascending runs; the middle ranks of their union come
+    /// from a binary search on how many each run contributes, in O(log n)
+    /// steps without sorting or merging anything.
     public func mad(_ slot: Int) -> Float {
         let n = Int(counts[slot])
         guard n > 1 else { return 0 }
         let m = median(slot)
         return sorted.withUnsafeBufferPointer { all in
             let s = UnsafeBufferPointer(rebasing: all[(slot * window)..<(slot * window + n)])
-            // First index with s[i] >= m.
+            // First index with s[i] >= m: the left run has `a` values, the right `b`.
             var lo = 0
             var hi = n
             while lo < hi {
                 let mid = (lo + hi) >> 1
                 if s[mid] < m { lo = mid + 1 } else { hi = mid }
             }
-            var left = lo - 1
-            var right = lo
+            let a = lo
+            let b = n - lo
+            @inline(__always) func left(_ i: Int) -> Float { m - s[a - 1 - i] }
+            @inline(__always) func right(_ j: Int) -> Float { s[a + j] - m }
+            /// The k-th smallest deviation (0-based).
+            func kth(_ k: Int) -> Float {
+                var low = Swift.max(0, k + 1 - b)
+                var high = Swift.min(k + 1, a)
+                while low < high {
+                    let i = (low + high) >> 1
+                    let j = k + 1 - i
+                    if left(i) < right(j - 1) { low = i + 1 } else { high = i }
+                }
+                let i = low
+                let j = k + 1 - i
+                let fromLeft = i > 0 ? left(i - 1) : -Float.infinity
+                let fromRight = j > 0 ? right(j - 1) : -Float.infinity
+                return Swift.max(fromLeft, fromRight)
+            }
             let lowRank = (n - 1) / 2
             let highRank = n / 2
-            var rank = 0
-            var lowValue: Float = 0
-            while true {
-                let takeLeft: Bool
-                if left < 0 {
-                    takeLeft = false
-                } else if right >= n {
-                    takeLeft = true
-                } else {
-                    takeLeft = m - s[left] < s[right] - m
-                }
-                let d: Float
-                if takeLeft {
-                    d = m - s[left]
-                    left -= 1
-                } else {
-                    d = s[right] - m
-                    right += 1
-                }
-                if rank == lowRank { lowValue = d }
-                if rank == highRank { return (lowValue + d) / 2 }
-                rank += 1
-            }
+            let low = kth(lowRank)
+            return lowRank == highRank ? low : (low + kth(highRank)) / 2
         }
     }
 
@@ -166,12 +163,22 @@ public struct RollingWindows: Sendable {
         if new > old {
             // Slide left the values in (i, j) that are smaller than `new`.
             let j = lowerBound(new, s, from: i + 1, n)
-            if j - i - 1 > 0 { (p + i).update(from: p + i + 1, count: j - i - 1) }
+            // Plain loops: the runs are short (a third of the window on average),
+            // where a call to memmove costs more than the moves.
+            var k = i
+            while k < j - 1 {
+                p[k] = p[k + 1]
+                k += 1
+            }
             s[j - 1] = new
         } else {
             // Slide right the values in [j, i) that are larger than `new`.
             let j = lowerBound(new, s, i)
-            if i - j > 0 { (p + j + 1).update(from: p + j, count: i - j) }
+            var k = i
+            while k > j {
+                p[k] = p[k - 1]
+                k -= 1
+            }
             s[j] = new
         }
     }

@@ -235,7 +235,18 @@ extension Field {
             let n = literal.utf8CodeUnitCount
             guard c.end - c.p > n + 1 else { return nil }
             let base = literal.utf8Start
-            for i in 0..<n where c.p[i + 1] != base[i] { return nil }
+            var i = 0
+            // Eight bytes at a time, then the rest, then the closing quote.
+            while i + 8 <= n {
+                let want = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+                let have = UnsafeRawPointer(c.p + 1 + i).loadUnaligned(as: UInt64.self)
+                if want != have { return nil }
+                i += 8
+            }
+            while i < n {
+                if c.p[i + 1] != base[i] { return nil }
+                i += 1
+            }
             guard c.p[n + 1] == UInt8(ascii: "\"") else { return nil }
             c.p += n + 2
             return field

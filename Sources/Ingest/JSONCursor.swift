@@ -36,6 +36,7 @@ struct JSONCursor {
 
     @inlinable
     mutating func consumeLiteral(_ literal: StaticString) -> Bool {
+        guard p < end, p.pointee == literal.utf8Start.pointee else { return false }
         let n = literal.utf8CodeUnitCount
         guard end - p >= n else { return false }
         let base = literal.utf8Start
@@ -53,20 +54,9 @@ struct JSONCursor {
     mutating func string(scratch: UnsafeMutableRawBufferPointer) -> UnsafeRawBufferPointer? {
         guard consume(UInt8(ascii: "\"")) else { return nil }
         let start = p
-        // Eight bytes at a time while none of them is a quote, a backslash or a
-        // control character (the SWAR "has zero byte" test on each condition).
-        while end - p >= 8 {
-            let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
-            let lows: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            let q = w ^ (lows &* 0x22)
-            let b = w ^ (lows &* 0x5C)
-            // A byte with its high bit set (non-ASCII) also leaves the fast loop, to be checked as UTF-8.
-            let special = ((q &- lows) & ~q) | ((b &- lows) & ~b) | ((w &- lows &* 0x20) & ~w) | w
-            if special & highs != 0 { break }
-            p += 8
-        }
-        while p < end {
+        while true {
+            skipPlain()
+            guard p < end else { return nil }
             let c = p.pointee
             if c == UInt8(ascii: "\"") {
                 let s = UnsafeRawBufferPointer(start: start, count: p - start)
@@ -75,15 +65,38 @@ struct JSONCursor {
             }
             if c == UInt8(ascii: "\\") { return unescape(from: start, scratch: scratch) }
             if c < 0x20 { return nil }
-            if c >= 0x80 {
-                let n = utf8Length()
-                guard n > 0 else { return nil }
-                p += n
-                continue
+            let n = utf8Length()
+            guard n > 0 else { return nil }
+            p += n
+        }
+    }
+
+    /// Moves past plain string bytes: printable ASCII other than `"` and `\`.
+    /// Eight bytes at a time where it can (the SWAR "has zero byte" test on each
+    /// condition, and the high bit for non-ASCII); stops on the first byte that
+    /// needs a closer look, or at the end.
+    @inlinable
+    mutating func skipPlain() {
+        let lows: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while end - p >= 8 {
+            let w = UnsafeRawPointer(p).loadUnaligned(as: UInt64.self)
+            let q = w ^ (lows &* 0x22)
+            let b = w ^ (lows &* 0x5C)
+            let special = (((q &- lows) & ~q) | ((b &- lows) & ~b) | ((w &- lows &* 0x20) & ~w) | w) & highs
+            if special != 0 {
+                // The lowest flagged byte is exact (the borrow of the zero-byte test
+                // only ever flags bytes above a real match).
+                p += special.trailingZeroBitCount >> 3
+                return
             }
+            p += 8
+        }
+        while p < end {
+            let c = p.pointee
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 || c >= 0x80 { return }
             p += 1
         }
-        return nil
     }
 
     /// The length of the well-formed UTF-8 sequence at the cursor (RFC 3629:
@@ -369,23 +382,21 @@ struct JSONCursor {
         return consume(UInt8(ascii: ":"))
     }
 
-    /// Skips a string, checking its escapes without decoding them.
+    /// Skips a string, checking its escapes and UTF-8 without decoding them.
     @inlinable
     mutating func skipString() -> Bool {
         guard consume(UInt8(ascii: "\"")) else { return false }
-        while p < end {
+        while true {
+            skipPlain()
+            guard p < end else { return false }
             let c = p.pointee
-            p += 1
-            if c == UInt8(ascii: "\"") { return true }
-            if c < 0x20 { return false }
-            if c >= 0x80 {
-                p -= 1
-                let n = utf8Length()
-                guard n > 0 else { return false }
-                p += n
-                continue
+            if c == UInt8(ascii: "\"") {
+                p += 1
+                return true
             }
+            if c < 0x20 { return false }
             if c == UInt8(ascii: "\\") {
+                p += 1
                 guard p < end else { return false }
                 let e = p.pointee
                 p += 1
@@ -398,9 +409,12 @@ struct JSONCursor {
                 default:
                     return false
                 }
+                continue
             }
+            let n = utf8Length()
+            guard n > 0 else { return false }
+            p += n
         }
-        return false
     }
 }
 

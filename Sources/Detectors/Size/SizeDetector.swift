@@ -76,7 +76,7 @@ public final class SizeDetector: Detector {
                 madAge[slot] = .max
             }
         }
-        let x = log2(Double(event.size) + 1)
+        let x = FastLog2.of(event.size)
         let n = windows.count(slot)
         var score = 0.0
         if n >= settings.warmup {
