@@ -20,16 +20,31 @@ public protocol Detector: AnyObject {
     /// (monotone in the evidence, 0.5 at the threshold). When the event is
     /// anomalous after warm-up, appends an `Anomaly` to `anomalies`.
     func observe(_ event: ChunkEvent, context: DetectorContext, anomalies: inout [Anomaly]) -> Double
+    /// Event time has moved on: called at every tick (a fixed step of event
+    /// time, the same in every shard and every run), after the events before it.
+    /// Detectors that judge an absence (silence) or close time buckets without
+    /// waiting for the key's next event do it here. The default does nothing.
+    func advance(context: DetectorContext, anomalies: inout [Anomaly])
     /// Keys tracked now and keys evicted to stay within the key limit.
     var keyStats: (tracked: Int, evicted: Int) { get }
+}
+
+extension Detector {
+    public func advance(context: DetectorContext, anomalies: inout [Anomaly]) {}
 }
 
 /// What detectors may consult besides the event.
 public struct DetectorContext: Sendable {
     /// Names of symbols, for messages and key texts.
     public var symbols: SymbolTable
+    /// The latest event time of the whole stream so far (not just of this
+    /// shard's principals): "now" in event time. At a tick, the tick's time.
+    public var watermark: Timestamp
 
-    public init(symbols: SymbolTable) { self.symbols = symbols }
+    public init(symbols: SymbolTable, watermark: Timestamp = Timestamp(nanoseconds: .min)) {
+        self.symbols = symbols
+        self.watermark = watermark
+    }
 }
 
 /// The score curve every built-in detector shares: 0 at no evidence, 0.5 at

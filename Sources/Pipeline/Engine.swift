@@ -10,7 +10,7 @@ import Detectors
 public final class Engine {
     public let detectors: [any Detector]
     public let symbols: SymbolTable
-    private let context: DetectorContext
+    private var context: DetectorContext
     private let lifecycle: AlertLifecycle
     private let sink: any AlertSink
     private var anomalies: [Anomaly] = []
@@ -40,6 +40,7 @@ public final class Engine {
         eventsProcessed += 1
         if event.ts > watermark {
             watermark = event.ts
+            context.watermark = watermark
             lifecycle.advance(to: watermark, emit)
         }
         var top = 0.0
