@@ -33,10 +33,11 @@ public final class AlertLifecycle {
 
     /// Records an anomaly, emitting a `firing` alert when it opens a new one
     /// (and first the `resolved` line of an expired one on the same key).
-    public func record(_ a: Anomaly, _ emit: (Alert) -> Void) {
+    public func record(_ a: Anomaly, coverage: Coverage? = nil, _ emit: (Alert) -> Void) {
         let key = Key(detector: a.detector, key: a.key)
         if var o = open[key], a.ts <= o.deadline {
             o.alert.count += 1
+            if coverage != nil { o.alert.coverage = coverage }
             if a.ts > o.alert.lastTs { o.alert.lastTs = a.ts }
             if a.score > o.alert.score {
                 o.alert.score = a.score
@@ -55,14 +56,14 @@ public final class AlertLifecycle {
             principal: symbols.display(a.principal), resource: symbols.name(a.resource),
             conn: symbols.name(a.conn), seq: a.seq >= 0 ? a.seq : nil, observed: a.observed,
             expected: a.expected, threshold: a.threshold, baseline: a.baseline, message: a.message, count: 1,
-            firstTs: a.ts, lastTs: a.ts)
+            firstTs: a.ts, lastTs: a.ts, coverage: coverage)
         let deadline = a.ts + a.cooldown
         open[key] = Open(alert: alert, deadline: deadline, cooldown: a.cooldown)
         earliestDeadline = min(earliestDeadline, deadline)
         emit(alert)
     }
 
-    /// Resolves, in deadline order, every alert whose cooldown ended before `watermark`.
+    /// Resolves, in id order, every alert whose cooldown ended before `watermark`.
     @inline(__always)
     public func advance(to watermark: Timestamp, _ emit: (Alert) -> Void) {
         guard watermark > earliestDeadline else { return }
@@ -75,8 +76,9 @@ public final class AlertLifecycle {
     }
 
     private func resolve(where due: (Open) -> Bool, _ emit: (Alert) -> Void) {
-        let ready = open.filter { due($0.value) }
-            .sorted { ($0.value.deadline, $0.value.alert.id) < ($1.value.deadline, $1.value.alert.id) }
+        // In id order: a canonical order that does not depend on how keys were
+        // spread over shards.
+        let ready = open.filter { due($0.value) }.sorted { $0.value.alert.id < $1.value.alert.id }
         let now = wallClock()
         for (key, o) in ready {
             open[key] = nil

@@ -29,13 +29,16 @@ public struct Alert: Sendable, Hashable {
     public var count: Int
     public var firstTs: Timestamp
     public var lastTs: Timestamp
+    /// How complete the data behind the verdict was: lines of this principal
+    /// rejected (and, from taps, dropped) in the hour before the alert.
+    public var coverage: Coverage?
 
     public init(
         id: String, status: Status, detector: String, severity: Severity, score: Double, ts: Timestamp,
         emittedAt: Timestamp, principal: String, resource: String? = nil, conn: String? = nil, seq: Int64? = nil,
         observed: Double? = nil, expected: Double? = nil, threshold: Double? = nil,
         baseline: [(String, Double)]? = nil, message: String, count: Int = 1, firstTs: Timestamp,
-        lastTs: Timestamp
+        lastTs: Timestamp, coverage: Coverage? = nil
     ) {
         self.id = id
         self.status = status
@@ -56,6 +59,7 @@ public struct Alert: Sendable, Hashable {
         self.count = count
         self.firstTs = firstTs
         self.lastTs = lastTs
+        self.coverage = coverage
     }
 
     /// The deterministic id: a stable hash of the detector, the baseline key as
@@ -138,7 +142,15 @@ extension Alert {
         firstTs.writeRFC3339Milliseconds(to: &out)
         out.append("\",\"last_ts\":\"")
         lastTs.writeRFC3339Milliseconds(to: &out)
-        out.append("\"}\n")
+        out.append("\"")
+        if let coverage {
+            out.append(",\"coverage\":{\"rejected\":")
+            out.append(integer: coverage.rejected)
+            out.append(",\"dropped\":")
+            out.append(integer: coverage.dropped)
+            out.append("}")
+        }
+        out.append("}\n")
     }
 
     public var jsonLine: String {
@@ -149,5 +161,18 @@ extension Alert {
 
     private func appendOptional(_ value: Double?, to out: inout OutputBuffer) {
         if let value { out.append(number: value) } else { out.append("null") }
+    }
+}
+
+/// The share of a principal's recent data that never reached the detectors.
+public struct Coverage: Sendable, Hashable {
+    /// Lines naming this principal rejected by ingest in the last hour of event time.
+    public var rejected: Int
+    /// Events of this principal dropped before they reached chunkwatch (a tap's full ring), same window.
+    public var dropped: Int
+
+    public init(rejected: Int = 0, dropped: Int = 0) {
+        self.rejected = rejected
+        self.dropped = dropped
     }
 }

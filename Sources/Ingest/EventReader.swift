@@ -18,6 +18,10 @@ public final class EventReader {
     /// Called after each read with the bytes taken from the current file so far
     /// (compressed bytes for archives).
     public var onProgress: ((_ file: InputFile, _ bytesRead: Int) -> Void)?
+    /// Called for a rejected line that got as far as naming its principal (and
+    /// perhaps its time, else `nil`), so alerts can say how much of that
+    /// principal's data was lost.
+    public var onRejectedPrincipal: ((_ principal: Symbol, _ ts: Timestamp?) -> Void)?
 
     private var decoder: ChunkEventDecoder
     private let readBuffer: UnsafeMutableRawBufferPointer
@@ -59,7 +63,7 @@ public final class EventReader {
             switch line {
             case .complete(let bytes):
                 if let reason = decoder.decode(bytes, into: &event) {
-                    reject(reason, file, number, bytes)
+                    rejectDecoded(reason, file, number, bytes, event)
                 } else {
                     counts.accepted += 1
                     try body(event)
@@ -124,5 +128,14 @@ public final class EventReader {
     private func reject(_ reason: RejectReason, _ file: InputFile, _ line: Int, _ text: UnsafeRawBufferPointer?) {
         counts.reject(reason)
         rejects?.write(file: file.path, line: line, reason: reason, text: text)
+    }
+
+    private func rejectDecoded(_ reason: RejectReason, _ file: InputFile, _ line: Int, _ text: UnsafeRawBufferPointer, _ partial: ChunkEvent) {
+        reject(reason, file, line, text)
+        // The decoder fills the event field by field, so a line rejected late
+        // may already have named its principal and time.
+        if let onRejectedPrincipal, !partial.principal.isNone {
+            onRejectedPrincipal(partial.principal, partial.ts == .zero ? nil : partial.ts)
+        }
     }
 }

@@ -2,70 +2,94 @@ import Alerting
 import ChunkModel
 import Detectors
 
-/// Runs events through the detectors and the alert lifecycle into a sink:
-/// baselines → detectors → alerting, one event at a time, on event time.
+/// Runs events through the detectors and the alert lifecycle into a sink on
+/// the calling thread: baselines → detectors → alerting, one event at a time,
+/// on event time. `ParallelEngine` does the same over several threads and
+/// gives the same alerts in the same order.
 ///
-/// One engine serves one stream of events in order; it is not thread-safe.
-/// After warm-up, an event that raises no anomaly allocates nothing.
+/// Not thread-safe: one engine serves one stream of events in order. After
+/// warm-up, an event that raises no anomaly allocates nothing.
 public final class Engine {
-    public let detectors: [any Detector]
     public let symbols: SymbolTable
-    private var context: DetectorContext
-    private let lifecycle: AlertLifecycle
+    private var sequencer: Sequencer
+    private let shard: Shard
     private let sink: any AlertSink
-    private var anomalies: [Anomaly] = []
-    /// The latest event time seen: alerts resolve against it.
-    public private(set) var watermark = Timestamp(nanoseconds: .min)
-    public private(set) var eventsProcessed = 0
+    private var pending: [TaggedAlert] = []
     public private(set) var alertsFired = 0
     public private(set) var alertsResolved = 0
 
     public init(
-        registry: DetectorRegistry, symbols: SymbolTable, sink: any AlertSink,
+        registry: DetectorRegistry, symbols: SymbolTable, sink: any AlertSink, settings: PipelineSettings = .init(),
         wallClock: @escaping @Sendable () -> Timestamp = Timestamp.now
     ) {
-        detectors = registry.makeAll()
         self.symbols = symbols
-        context = DetectorContext(symbols: symbols)
-        lifecycle = AlertLifecycle(symbols: symbols, wallClock: wallClock)
+        sequencer = Sequencer(tick: settings.tick)
+        shard = Shard(registry: registry, symbols: symbols, maxKeys: settings.maxKeys, wallClock: wallClock)
         self.sink = sink
-        anomalies.reserveCapacity(16)
+        pending.reserveCapacity(16)
     }
+
+    public var detectors: [any Detector] { shard.detectors }
+    public var eventsProcessed: Int { shard.eventsProcessed }
+    public var openAlerts: Int { shard.openAlerts }
+    /// The latest event time seen: alerts resolve against it.
+    public var watermark: Timestamp { sequencer.watermark }
 
     /// Scores `event` with every detector and raises what it finds. Returns the
     /// highest score; `scores`, when given, receives each detector's score in
     /// the order of `detectors`.
     @discardableResult
-    public func process(_ event: ChunkEvent, scores: UnsafeMutableBufferPointer<Double>? = nil) -> Double {
-        eventsProcessed += 1
-        if event.ts > watermark {
-            watermark = event.ts
-            context.watermark = watermark
-            lifecycle.advance(to: watermark, emit)
+    public func process(_ event: ChunkEvent, scores: UnsafeMutableBufferPointer<Double>?) -> Double {
+        sequencer.advance(to: event.ts) { tick, seq in
+            shard.handle(ShardMessage(kind: .tick, seq: seq, watermark: tick, event: .empty), collect)
+            emitPending()
         }
-        var top = 0.0
-        for i in detectors.indices {
-            let s = detectors[i].observe(event, context: context, anomalies: &anomalies)
-            scores?[i] = s
-            if s > top { top = s }
-        }
-        if !anomalies.isEmpty {
-            for a in anomalies { lifecycle.record(a, emit) }
-            anomalies.removeAll(keepingCapacity: true)
-        }
+        let m = ShardMessage(kind: .event, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: event)
+        let top = shard.handle(m, scores: scores, collect)
+        if !pending.isEmpty { emitPending() }
         return top
+    }
+
+    /// Counts a rejected line that named `principal`, for the coverage on its alerts.
+    public func rejected(principal: Symbol, at ts: Timestamp?) {
+        guard !principal.isNone else { return }
+        var e = ChunkEvent.empty
+        e.principal = principal
+        // A line rejected before its time was read counts at the stream's "now".
+        e.ts = ts ?? sequencer.watermark
+        shard.handle(ShardMessage(kind: .rejected, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e), collect)
     }
 
     /// Ends the stream: every open alert resolves with its final count.
     public func finish() throws {
-        lifecycle.resolveAll(emit)
+        shard.finish(seq: sequencer.nextSeq(), collect)
+        emitPending()
         try sink.flush()
     }
 
-    public var openAlerts: Int { lifecycle.openCount }
+    private func collect(_ alert: TaggedAlert) { pending.append(alert) }
 
-    private func emit(_ alert: Alert) {
-        if alert.status == .firing { alertsFired += 1 } else { alertsResolved += 1 }
-        sink.emit(alert)
+    private func emitPending() {
+        if pending.count > 1 { pending.sort { $0.tag < $1.tag } }
+        for t in pending {
+            if t.alert.status == .firing { alertsFired += 1 } else { alertsResolved += 1 }
+            sink.emit(t.alert)
+        }
+        pending.removeAll(keepingCapacity: true)
     }
+}
+
+/// Settings of the pipeline itself (not of a detector).
+public struct PipelineSettings: Sendable, Equatable {
+    /// Event time between ticks: when alerts resolve and detectors judge absences.
+    public var tick: Duration = .seconds(10)
+    /// Principals tracked for coverage at once, per shard.
+    public var maxKeys: Int = 100_000
+    /// Worker threads (shards) for `ParallelEngine`; 0 means one per core.
+    public var workers: Int = 0
+    /// Events per batch handed to a worker, and batches in flight per worker.
+    public var batchSize: Int = 1024
+    public var queueDepth: Int = 8
+
+    public init() {}
 }

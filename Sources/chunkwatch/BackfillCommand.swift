@@ -26,14 +26,23 @@ struct BackfillCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write alerts as NDJSON to this file, or - for stdout.", valueName: "file"))
     var alertsOut: String = "-"
 
+    @Option(name: .long, help: ArgumentHelp("Worker threads; principals are sharded across them. The alerts are the same for any number. (default: one per core)", valueName: "n"))
+    var workers: Int?
+
     @Flag(name: .long, help: "Print no summary line on stderr.")
     var quiet = false
+
+    func validate() throws {
+        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
+    }
 
     func run() throws {
         let symbols = SymbolTable()
         let sink: NDJSONAlertSink
         do { sink = try NDJSONAlertSink(path: alertsOut) } catch { throw CLIError(error.description) }
-        let engine = Engine(registry: .builtIn(), symbols: symbols, sink: sink)
+        var settings = PipelineSettings()
+        settings.workers = workers ?? 0
+        let engine = makePipeline(registry: .builtIn(), symbols: symbols, sink: sink, settings: settings)
         let bar = ProgressBar(totalBytes: input.knownTotalBytes)
         let started = Timestamp.now()
         var bytesSeen = 0
@@ -42,7 +51,8 @@ struct BackfillCommand: ParsableCommand {
             progress: { bytes in
                 bytesSeen = bytes
                 bar.update(bytes: bytes, events: engine.eventsProcessed, alerts: engine.alertsFired)
-            }
+            },
+            rejectedPrincipal: { principal, ts in engine.rejected(principal: principal, at: ts) }
         ) { event in
             engine.process(event)
         }

@@ -22,7 +22,8 @@ struct InputOptions: ParsableArguments {
     /// line and skipped; the others still run. Returns the counts and whether
     /// every input was read to its end.
     func forEachEvent(
-        symbols: SymbolTable, progress: ((Int) -> Void)? = nil, _ body: (ChunkEvent) throws -> Void
+        symbols: SymbolTable, progress: ((Int) -> Void)? = nil,
+        rejectedPrincipal: ((Symbol, Timestamp?) -> Void)? = nil, _ body: (ChunkEvent) throws -> Void
     ) throws -> (counts: IngestCounts, complete: Bool, totalBytes: Int?) {
         let inputs: [InputFile]
         do {
@@ -31,6 +32,7 @@ struct InputOptions: ParsableArguments {
             throw CLIError(error.description)
         }
         let reader = EventReader(symbols: symbols)
+        reader.onRejectedPrincipal = rejectedPrincipal
         if let rejects {
             do { reader.rejects = try RejectWriter(path: rejects) } catch { throw CLIError(error.description) }
         }

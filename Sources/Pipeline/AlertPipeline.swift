@@ -1,0 +1,37 @@
+import Alerting
+import Foundation
+import ChunkModel
+import Detectors
+
+/// What a reader drives: `Engine` on the calling thread, `ParallelEngine` over
+/// worker threads. Both give the same alerts in the same order.
+public protocol AlertPipeline: AnyObject {
+    func process(_ event: ChunkEvent)
+    /// Counts a rejected line that named `principal`, for the coverage on its alerts.
+    func rejected(principal: Symbol, at ts: Timestamp?)
+    /// Ends the stream: every open alert resolves, the sink is flushed.
+    func finish() throws
+    var eventsProcessed: Int { get }
+    var alertsFired: Int { get }
+}
+
+extension Engine: AlertPipeline {
+    public func process(_ event: ChunkEvent) { process(event, scores: nil) }
+}
+
+extension ParallelEngine: AlertPipeline {}
+
+/// Makes the pipeline for `settings.workers` (one per core when 0): the
+/// single-threaded engine for one worker, the parallel one otherwise.
+public func makePipeline(
+    registry: DetectorRegistry, symbols: SymbolTable, sink: any AlertSink, settings: PipelineSettings,
+    wallClock: @escaping @Sendable () -> Timestamp = Timestamp.now
+) -> any AlertPipeline {
+    let workers = settings.workers > 0 ? settings.workers : ProcessInfo.processInfo.activeProcessorCount
+    if workers <= 1 {
+        return Engine(registry: registry, symbols: symbols, sink: sink, settings: settings, wallClock: wallClock)
+    }
+    var s = settings
+    s.workers = workers
+    return ParallelEngine(registry: registry, symbols: symbols, sink: sink, settings: s, wallClock: wallClock)
+}

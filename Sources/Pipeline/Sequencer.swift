@@ -1,0 +1,44 @@
+import ChunkModel
+
+/// The reader's side of the pipeline: numbers messages in stream order, keeps
+/// the stream's watermark (its latest event time), and decides when a tick is
+/// due — every `tick` of event time, at multiples of it, so ticks fall at the
+/// same places in every run whatever the number of shards.
+struct Sequencer {
+    let tickNanos: Int64
+    private(set) var seq: Int64 = 0
+    private(set) var watermark = Timestamp(nanoseconds: .min)
+    /// The last tick boundary sent.
+    private var lastTick: Int64 = .min
+    /// After a jump in event time, at most this many ticks are sent (the last
+    /// ones); a day-long gap does not need 8 640 separate ticks.
+    static let maxTicksPerJump: Int64 = 360
+
+    init(tick: Duration) { tickNanos = Swift.max(1, tick.nanosecondsClamped) }
+
+    mutating func nextSeq() -> Int64 {
+        seq += 1
+        return seq
+    }
+
+    /// Moves the watermark to `ts` if it is later, and calls `tick` with each
+    /// tick boundary crossed (before the event that crossed it) and the tick's
+    /// stream position.
+    mutating func advance(to ts: Timestamp, _ tick: (Timestamp, Int64) -> Void) {
+        guard ts > watermark else { return }
+        let boundary = ts.nanoseconds >= 0 ? ts.nanoseconds / tickNanos : (ts.nanoseconds + 1) / tickNanos - 1
+        if lastTick == .min {
+            lastTick = boundary
+        } else if boundary > lastTick {
+            var b = Swift.max(lastTick + 1, boundary - Self.maxTicksPerJump + 1)
+            while b <= boundary {
+                watermark = Timestamp(nanoseconds: b &* tickNanos)
+                seq += 1
+                tick(watermark, seq)
+                b += 1
+            }
+            lastTick = boundary
+        }
+        watermark = ts
+    }
+}

@@ -1,0 +1,79 @@
+import Alerting
+import ChunkModel
+import Detectors
+
+/// The part of the pipeline that owns a subset of principals: their
+/// detectors' baselines, their open alerts and their coverage counts. A shard
+/// is driven by one thread at a time, message by message in stream order, and
+/// hands each alert out with the tag that fixes its place in the output.
+final class Shard {
+    let detectors: [any Detector]
+    private var context: DetectorContext
+    private let lifecycle: AlertLifecycle
+    private var coverage: CoverageTracker
+    private var anomalies: [Anomaly] = []
+    private(set) var eventsProcessed = 0
+
+    init(registry: DetectorRegistry, symbols: SymbolTable, maxKeys: Int, wallClock: @escaping @Sendable () -> Timestamp) {
+        detectors = registry.makeAll()
+        context = DetectorContext(symbols: symbols)
+        lifecycle = AlertLifecycle(symbols: symbols, wallClock: wallClock)
+        coverage = CoverageTracker(maxKeys: maxKeys)
+        anomalies.reserveCapacity(16)
+    }
+
+    var openAlerts: Int { lifecycle.openCount }
+
+    /// Handles one message; `scores`, for events, receives each detector's score.
+    /// Returns the highest score of an event (0 for other messages).
+    @discardableResult
+    func handle(
+        _ m: ShardMessage, scores: UnsafeMutableBufferPointer<Double>? = nil, _ emit: (TaggedAlert) -> Void
+    ) -> Double {
+        context.watermark = m.watermark
+        switch m.kind {
+        case .event:
+            eventsProcessed += 1
+            var top = 0.0
+            for i in detectors.indices {
+                let s = detectors[i].observe(m.event, context: context, anomalies: &anomalies)
+                scores?[i] = s
+                if s > top { top = s }
+            }
+            if !anomalies.isEmpty { record(m, phase: 0, detectorIndex: nil, emit) }
+            return top
+        case .tick:
+            lifecycle.advance(to: m.watermark) { alert in
+                emit(TaggedAlert(tag: AlertTag(seq: m.seq, phase: 0, index: 0, id: alert.id), alert: alert))
+            }
+            for i in detectors.indices {
+                detectors[i].advance(context: context, anomalies: &anomalies)
+                if !anomalies.isEmpty { record(m, phase: 1, detectorIndex: i, emit) }
+            }
+            return 0
+        case .rejected:
+            coverage.rejected(m.event.principal, at: m.event.ts)
+            return 0
+        }
+    }
+
+    /// Resolves every open alert at the end of the stream.
+    func finish(seq: Int64, _ emit: (TaggedAlert) -> Void) {
+        lifecycle.resolveAll { alert in
+            emit(TaggedAlert(tag: AlertTag(seq: seq, phase: 0, index: 0, id: alert.id), alert: alert))
+        }
+    }
+
+    private func record(_ m: ShardMessage, phase: UInt8, detectorIndex: Int?, _ emit: (TaggedAlert) -> Void) {
+        var index = 0
+        for a in anomalies {
+            let c = coverage.coverage(a.principal, at: a.ts)
+            lifecycle.record(a, coverage: c) { alert in
+                let tag = AlertTag(seq: m.seq, phase: phase, index: detectorIndex ?? index, id: detectorIndex == nil ? "" : alert.id)
+                emit(TaggedAlert(tag: tag, alert: alert))
+                index += 1
+            }
+        }
+        anomalies.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,0 +1,50 @@
+import ChunkModel
+
+/// What the reader sends a shard, in stream order. Every message carries its
+/// position in the stream (`seq`), which orders the alerts it produces.
+public struct ShardMessage: Sendable {
+    public enum Kind: UInt8, Sendable {
+        /// An accepted event of one of the shard's principals.
+        case event
+        /// Event time reached `watermark` (sent to every shard).
+        case tick
+        /// A line naming one of the shard's principals was rejected (for coverage).
+        case rejected
+    }
+
+    public var kind: Kind
+    public var seq: Int64
+    /// The stream's latest event time when this message was read.
+    public var watermark: Timestamp
+    /// The event (for `.rejected`, only `principal` and `ts` mean anything).
+    public var event: ChunkEvent
+
+    public init(kind: Kind, seq: Int64, watermark: Timestamp, event: ChunkEvent) {
+        self.kind = kind
+        self.seq = seq
+        self.watermark = watermark
+        self.event = event
+    }
+}
+
+/// Where an alert sits in the output: alerts come out sorted by tag, which
+/// depends only on the input, never on how principals were spread over shards.
+struct AlertTag: Comparable, Sendable {
+    /// The stream position of the message that produced it.
+    var seq: Int64
+    /// 0: from the event itself, or resolved at a tick; 1: raised at a tick.
+    var phase: UInt8
+    /// The anomaly's index within its event, or the detector's index at a tick.
+    var index: Int
+    /// At ticks, shards' alerts are ordered by id.
+    var id: String
+
+    static func < (a: AlertTag, b: AlertTag) -> Bool {
+        (a.seq, a.phase, a.index, a.id) < (b.seq, b.phase, b.index, b.id)
+    }
+}
+
+struct TaggedAlert: Sendable {
+    var tag: AlertTag
+    var alert: Alert
+}
