@@ -14,6 +14,8 @@ public final class LZ4FrameDecoder {
     public private(set) var consumed = 0
     /// liblz4's hint of what it still expects; 0 between frames.
     private var pending = 0
+    /// liblz4's hint of how many input bytes its next step wants.
+    private var nextHint = 7
 
     public init(outputCapacity: Int = 4 << 20) throws(LZ4Error) {
         var ctx: OpaquePointer?
@@ -38,12 +40,16 @@ public final class LZ4FrameDecoder {
         var offset = 0
         while true {
             var dstSize = output.count
-            var srcSize = input.count - offset
+            // At most what liblz4 says it needs next (one block, or a header): each
+            // block is verified and handed on before the next is read, so a corrupt
+            // block costs only itself and its offset is exact.
+            var srcSize = Swift.min(input.count - offset, Swift.max(nextHint, 1))
             let r = LZ4F_decompress(context, output.baseAddress, &dstSize, base + offset, &srcSize, nil)
             if LZ4F_isError(r) != 0 {
                 throw .lz4(LZ4Error(kind: .corrupt, offset: consumed + offset, detail: String(cString: LZ4F_getErrorName(r))))
             }
             offset += srcSize
+            nextHint = r
             // A call that took and gave nothing (the flush after a frame ended on a
             // full output buffer) only says what a next frame would need.
             if srcSize > 0 || dstSize > 0 { pending = r }

@@ -73,6 +73,9 @@ public final class ParallelEngine {
     public private(set) var alertsFired = 0
     public private(set) var alertsResolved = 0
     private var finished = false
+    private var ticksSinceSend = 0
+    /// Ticks between rounds that send every partial batch (32 ticks of 10 s ≈ 5 minutes of event time).
+    static let ticksPerRound = 32
 
     public init(
         registry: DetectorRegistry, symbols: SymbolTable, sink: any AlertSink, settings: PipelineSettings = .init(),
@@ -121,10 +124,16 @@ public final class ParallelEngine {
             ticked = true
         }
         if ticked {
-            // Ticks go to everyone; sending them now keeps every worker's progress,
-            // and so the release of alerts, within one tick of the reader.
-            for w in workers { send(w) }
-            release()
+            ticksSinceSend += 1
+            // Ticks go to everyone; sending every worker's batch now and then keeps
+            // each worker's progress, and so the release of alerts, close behind the
+            // reader even for a worker whose principals are quiet. (A live reader
+            // also calls flush() when input pauses.)
+            if ticksSinceSend >= Self.ticksPerRound {
+                ticksSinceSend = 0
+                for w in workers where !w.current.messages.isEmpty { send(w) }
+                release()
+            }
         }
         let w = worker(for: event.principal)
         w.current.messages.append(

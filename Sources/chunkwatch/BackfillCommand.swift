@@ -58,7 +58,8 @@ struct BackfillCommand: ParsableCommand {
         }
         do { try engine.finish() } catch { throw CLIError("\(error)") }
         bar.finish()
-        if !quiet {
+        // When nothing could be read, the error lines above say all there is.
+        if !quiet && (complete || counts.lines > 0 || bytesSeen > 0) {
             let seconds = max((Timestamp.now() - started).secondsDouble, 1e-9)
             printError(
                 "backfill: \(counts.accepted) events, \(counts.rejectedSummary), \(Format.bytes(Double(bytesSeen))) read in "

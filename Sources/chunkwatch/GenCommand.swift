@@ -33,8 +33,8 @@ struct GenCommand: ParsableCommand {
                            quarter, else late evening)
               changepoint  one key's median size ×1.6-2.5 until the end of the run
               silence      a service goes quiet for 90 minutes, then resumes
-            Kinds a small population or a short run cannot hold are reported on stderr; with the default start
-            all fit from 9 principals over 12 hours, or 12 principals over 6 hours.
+            Kinds a small population or a short run cannot hold are reported on stderr; with the default \
+            start all fit from 9 principals over 12 hours, or 12 principals over 6 hours.
 
             Volume: the defaults (20 principals, 24 h) give about 1.05 million events (~240 MB; \
             0.9-1.5 million depending on the seed), roughly 2,200 events per principal-hour. A release \

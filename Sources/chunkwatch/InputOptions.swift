@@ -25,11 +25,16 @@ struct InputOptions: ParsableArguments {
         symbols: SymbolTable, progress: ((Int) -> Void)? = nil,
         rejectedPrincipal: ((Symbol, Timestamp?) -> Void)? = nil, _ body: (ChunkEvent) throws -> Void
     ) throws -> (counts: IngestCounts, complete: Bool, totalBytes: Int?) {
-        let inputs: [InputFile]
-        do {
-            inputs = try InputFile.expand(files)
-        } catch {
-            throw CLIError(error.description)
+        // Each argument on its own: a missing one is reported and skipped, the rest still run.
+        var inputs: [InputFile] = []
+        var complete = true
+        for argument in files {
+            do {
+                inputs += try InputFile.expand([argument])
+            } catch {
+                printError(error.description)
+                complete = false
+            }
         }
         let reader = EventReader(symbols: symbols)
         reader.onRejectedPrincipal = rejectedPrincipal
@@ -40,7 +45,6 @@ struct InputOptions: ParsableArguments {
         if let progress {
             reader.onProgress = { _, bytes in progress(doneBytes + bytes) }
         }
-        var complete = true
         for input in inputs {
             do {
                 try reader.read(input, body)
@@ -60,11 +64,14 @@ struct InputOptions: ParsableArguments {
 
     /// The byte total of the inputs when every size is known (no stdin), for progress.
     var knownTotalBytes: Int? {
-        guard let inputs = try? InputFile.expand(files) else { return nil }
         var total = 0
-        for input in inputs {
-            guard let size = input.size else { return nil }
-            total += size
+        for argument in files {
+            // Missing inputs are reported when they are read; they add nothing here.
+            guard let inputs = try? InputFile.expand([argument]) else { continue }
+            for input in inputs {
+                guard let size = input.size else { return nil }
+                total += size
+            }
         }
         return total
     }
