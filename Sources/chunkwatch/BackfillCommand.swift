@@ -1,6 +1,7 @@
 import Alerting
 import ArgumentParser
 import ChunkModel
+import Config
 import Detectors
 import Ingest
 import Pipeline
@@ -22,6 +23,7 @@ struct BackfillCommand: ParsableCommand {
     )
 
     @OptionGroup var input: InputOptions
+    @OptionGroup var configOption: ConfigOption
 
     @Option(name: .long, help: ArgumentHelp("Write alerts as NDJSON to this file, or - for stdout.", valueName: "file"))
     var alertsOut: String = "-"
@@ -40,9 +42,10 @@ struct BackfillCommand: ParsableCommand {
         let symbols = SymbolTable()
         let sink: NDJSONAlertSink
         do { sink = try NDJSONAlertSink(path: alertsOut) } catch { throw CLIError(error.description) }
-        var settings = PipelineSettings()
-        settings.workers = workers ?? 0
-        let engine = makePipeline(registry: .builtIn(), symbols: symbols, sink: sink, settings: settings)
+        let config = try configOption.load()
+        var settings = config.pipeline
+        if let workers { settings.workers = workers }
+        let engine = makePipeline(registry: config.registry(), symbols: symbols, sink: sink, settings: settings)
         let bar = ProgressBar(totalBytes: input.knownTotalBytes)
         let started = Timestamp.now()
         var bytesSeen = 0

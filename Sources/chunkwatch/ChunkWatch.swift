@@ -10,6 +10,6 @@ struct ChunkWatch: ParsableCommand {
             .ndjson, .lz4 / .ndjson.lz4 (LZ4 frames, as the lz4 tool writes them), a directory \
             (its files in name order) or - for stdin.
             """,
-        subcommands: [GenCommand.self, ScoreCommand.self, BackfillCommand.self]
+        subcommands: [GenCommand.self, ScoreCommand.self, BackfillCommand.self, ConfigCommand.self]
     )
 }

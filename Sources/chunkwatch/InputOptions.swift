@@ -82,6 +82,11 @@ func printError(_ message: String) {
     writeStderr("chunkwatch: " + message + "\n")
 }
 
+func writeStdout(_ text: String) {
+    var text = text
+    text.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+}
+
 func writeStderr(_ text: String) {
     var text = text
     text.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }

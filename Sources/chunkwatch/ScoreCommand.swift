@@ -1,6 +1,7 @@
 import Alerting
 import ArgumentParser
 import ChunkModel
+import Config
 import Detectors
 import Pipeline
 
@@ -16,13 +17,16 @@ struct ScoreCommand: ParsableCommand {
     )
 
     @OptionGroup var input: InputOptions
+    @OptionGroup var configOption: ConfigOption
 
     @Option(name: .long, help: ArgumentHelp("Write to this file instead of stdout.", valueName: "file"))
     var output: String = "-"
 
     func run() throws {
         let symbols = SymbolTable()
-        let engine = Engine(registry: .builtIn(), symbols: symbols, sink: NoOpAlertSink())
+        let config = try configOption.load()
+        // One thread: scores come out in input order, one line per event.
+        let engine = Engine(registry: config.registry(), symbols: symbols, sink: NoOpAlertSink(), settings: config.pipeline)
         let out = try OutputFile(path: output)
         let names = engine.detectors.map(\.name)
         let scores = UnsafeMutableBufferPointer<Double>.allocate(capacity: names.count)

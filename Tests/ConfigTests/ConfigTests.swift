@@ -1,0 +1,87 @@
+import Config
+import Detectors
+import Pipeline
+import Testing
+
+@Suite struct ConfigTests {
+    @Test func theDefaultConfigurationChecksCleanAndReadsBackAsTheDefaults() throws {
+        let text = ChunkWatchConfig().yaml()
+        let (config, problems) = ChunkWatchConfig.check(yaml: text)
+        #expect(problems.isEmpty, "\(problems)")
+        #expect(config == ChunkWatchConfig())
+        // Every key carries a comment.
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        for (i, line) in lines.enumerated() where line.contains(":") && !line.hasPrefix("#") && !line.trimmingCharacters(in: .whitespaces).hasPrefix("#") {
+            let previous = i > 0 ? lines[i - 1].trimmingCharacters(in: .whitespaces) : ""
+            #expect(previous.hasPrefix("#") || line.hasSuffix("detectors:"), "no comment above '\(line)'")
+        }
+    }
+
+    @Test func valuesAreApplied() throws {
+        let config = try ChunkWatchConfig.load(yaml: """
+            pipeline:
+              workers: 3
+              tick: 30s
+            detectors:
+              size:
+                threshold: 7.5
+                window: 128
+                cooldown: 15m
+              rate:
+                enabled: false
+                bucket: 2m
+            """)
+        #expect(config.pipeline.workers == 3)
+        #expect(config.pipeline.tick == .seconds(30))
+        #expect(config.size.threshold == 7.5)
+        #expect(config.size.window == 128)
+        #expect(config.size.cooldown == .seconds(900))
+        #expect(config.rate.bucket == .seconds(120))
+        #expect(config.registry().names == ["size"], "rate is disabled")
+        let size = try #require(config.registry().makeAll().first as? SizeDetector)
+        #expect(size.settings.threshold == 7.5)
+    }
+
+    @Test func everyProblemIsReportedWithItsLine() {
+        let (_, problems) = ChunkWatchConfig.check(yaml: """
+            pipeline:
+              workers: many
+            detectors:
+              size:
+                treshold: 5
+                window: 1
+              rate:
+                cooldown: soon
+              nonsense:
+                x: 1
+            extra: true
+            """, file: "c.yaml")
+        let byLine = Dictionary(grouping: problems, by: { $0.line ?? 0 })
+        #expect(problems.count == 6, "\(problems.map(\.description))")
+        #expect(byLine[2]?.first?.message.contains("whole number") == true)
+        #expect(byLine[5]?.first?.message.contains("unknown key 'treshold'") == true)
+        #expect(byLine[6]?.first?.message.contains("at least 2") == true)
+        #expect(byLine[8]?.first?.message.contains("duration") == true)
+        #expect(byLine[9]?.first?.message.contains("unknown detector 'nonsense'") == true)
+        #expect(byLine[11]?.first?.message.contains("unknown key 'extra'") == true)
+        #expect(problems.first?.description.hasPrefix("c.yaml:2: ") == true)
+    }
+
+    @Test func brokenYAMLIsOneErrorWithALine() {
+        let (_, problems) = ChunkWatchConfig.check(yaml: "detectors:\n  size: [1, 2\n", file: "b.yaml")
+        #expect(problems.count == 1)
+        #expect(problems.first?.line != nil)
+        #expect(problems.first?.message.hasPrefix("not valid YAML") == true)
+    }
+
+    @Test func anEmptyFileIsTheDefaults() throws {
+        #expect(try ChunkWatchConfig.load(yaml: "") == ChunkWatchConfig())
+        #expect(try ChunkWatchConfig.load(yaml: "# nothing\n") == ChunkWatchConfig())
+    }
+
+    @Test(arguments: [("500ms", 0.5), ("90s", 90), ("15m", 900), ("2h", 7200), ("1d", 86400), ("45", 45), ("1.5m", 90)])
+    func durations(text: String, seconds: Double) throws {
+        let config = try ChunkWatchConfig.load(yaml: "detectors:\n  size:\n    cooldown: \(text)\n")
+        #expect(config.size.cooldown == .nanoseconds(Int64(seconds * 1e9)))
+    }
+}
