@@ -67,3 +67,47 @@ private func run(_ events: [ChunkEvent], _ symbols: SymbolTable, workers: Int, b
         #expect(engine.openAlerts == 0)
     }
 }
+
+@Suite struct LiveEquivalenceTests {
+    /// A live daemon flushes partial batches whenever input pauses; where the
+    /// pauses fall must not change the alerts.
+    @Test func flushingAtRandomPausesChangesNothing() throws {
+        let (events, symbols) = try events(WorkloadConfig(principals: 10, hours: 8, seed: 9))
+        let reference = try run(events, symbols, workers: 1)
+        let sink = InMemoryAlertSink()
+        var settings = PipelineSettings()
+        settings.workers = 2
+        settings.batchSize = 256
+        let live = ParallelEngine(registry: .builtIn(), symbols: symbols, sink: sink, settings: settings, wallClock: { .zero })
+        var rng = SystemRandomNumberGenerator()
+        for e in events {
+            live.process(e)
+            if Int.random(in: 0..<2000, using: &rng) == 0 { live.flush() }
+        }
+        try live.finish()
+        #expect(sink.alerts.map(\.jsonLine) == reference)
+    }
+}
+
+@Suite struct CoverageTests {
+    @Test func alertsCountTheirPrincipalsRejectedLines() throws {
+        let symbols = SymbolTable()
+        let sink = InMemoryAlertSink()
+        let engine = Engine(registry: .builtIn(), symbols: symbols, sink: sink, wallClock: { .zero })
+        let p = Symbol("svc-billing")
+        symbols.register(p, name: "svc-billing")
+        let t0 = Timestamp(rfc3339: "2026-11-23T10:00:00Z")!
+        var ts = t0
+        for i in 0..<300 {
+            ts = ts + .seconds(1)
+            engine.process(ChunkEvent(ts: ts, principal: p, size: 1000 + Int64(i % 7)))
+            if i % 100 == 0 { engine.rejected(principal: p, at: ts) }
+        }
+        engine.rejected(principal: Symbol("someone-else"), at: ts)
+        engine.process(ChunkEvent(ts: ts + .seconds(1), principal: p, size: 50_000_000))
+        try engine.finish()
+        let alert = try #require(sink.alerts.first { $0.detector == "size" })
+        #expect(alert.coverage == Coverage(rejected: 3, dropped: 0))
+        #expect(alert.jsonLine.contains("\"coverage\":{\"rejected\":3,\"dropped\":0}"))
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Baselines
 import Benchmark
 import BenchmarkFixtures
@@ -37,6 +38,7 @@ final class DetectorBench {
 }
 
 let benchmarks: @Sendable () -> Void = {
+    memoryBenchmarks()
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .throughput, .mallocCountTotal],
         warmupIterations: 2,
@@ -83,5 +85,47 @@ let benchmarks: @Sendable () -> Void = {
             slot = (slot + 1) & 255
         }
         blackHole(windows.mad(slot))
+    }
+}
+
+/// Resident memory of this process in bytes (from /proc/self/statm).
+func residentBytes() -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+    let fields = text.split(separator: " ")
+    guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+    return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+let memoryBenchmarks: @Sendable () -> Void = {
+    // 1 M distinct keys, each with a full window: what one tracked key of the size
+    // baseline costs. Reported as a custom metric, bytes per key.
+    Benchmark(
+        "Size baseline memory per key at 1 M keys",
+        configuration: .init(
+            metrics: [.custom("bytes per key", polarity: .prefersSmaller, useScalingFactor: false), .wallClock],
+            warmupIterations: 0, maxDuration: .seconds(120), maxIterations: 1)
+    ) { benchmark in
+        let keys = 1_000_000
+        var settings = SizeDetector.Settings()
+        settings.maxKeys = keys
+        let before = residentBytes()
+        let detector = SizeDetector(settings: settings)
+        let context = DetectorContext(symbols: SymbolTable())
+        var anomalies: [Anomaly] = []
+        anomalies.reserveCapacity(1024)
+        let t0 = Timestamp(epochMilliseconds: 1_795_392_000_000)
+        for round in 0..<settings.window {
+            for k in 0..<keys {
+                let e = ChunkEvent(
+                    ts: t0 + .milliseconds(round * keys + k), principal: Symbol(rawValue: UInt64(k + 1) &* 0x9E37_79B9_7F4A_7C15),
+                    size: Int64(1000 + (k &* 31 + round &* 17) % 500))
+                _ = detector.observe(e, context: context, anomalies: &anomalies)
+                anomalies.removeAll(keepingCapacity: true)
+            }
+        }
+        let after = residentBytes()
+        precondition(detector.keyStats.tracked == keys)
+        benchmark.measurement(.custom("bytes per key", polarity: .prefersSmaller, useScalingFactor: false), (after - before) / keys)
+        blackHole(detector)
     }
 }
