@@ -8,6 +8,9 @@ public struct ChunkWatchConfig: Sendable, Equatable {
     public var pipeline = PipelineSettings()
     public var size = SizeDetector.Settings()
     public var rate = RateDetector.Settings()
+    public var integrity = IntegrityDetector.Settings()
+    public var novelty = NoveltyDetector.Settings()
+    public var silence = SilenceDetector.Settings()
     /// Detectors switched off by `enabled: false`.
     public var disabled: Set<String> = []
 
@@ -16,10 +19,12 @@ public struct ChunkWatchConfig: Sendable, Equatable {
     /// The built-in detectors with these settings, less the disabled ones.
     public func registry() -> DetectorRegistry {
         var r = DetectorRegistry()
-        let size = self.size
-        let rate = self.rate
+        let (size, rate, integrity, novelty, silence) = (self.size, self.rate, self.integrity, self.novelty, self.silence)
         r.register("size") { SizeDetector(settings: size) }
         r.register("rate") { RateDetector(settings: rate) }
+        r.register("integrity") { IntegrityDetector(settings: integrity) }
+        r.register("novelty") { NoveltyDetector(settings: novelty) }
+        r.register("silence") { SilenceDetector(settings: silence) }
         for name in disabled { r.remove(name) }
         return r
     }
@@ -73,6 +78,48 @@ extension ChunkWatchConfig {
                 Parameter("warmup", \.rate.warmup, min: 1, "active buckets a principal must have had before it may alert"),
                 Parameter("cooldown", \.rate.cooldown, min: .zero, "quiet event time after the last anomaly before the alert resolves"),
                 Parameter("max_keys", \.rate.maxKeys, min: 1, "principals tracked at once; least recently seen are evicted"),
+            ]),
+        ConfigSection(
+            name: "integrity",
+            help: "The same chunk with different checksums at two hops, a checksum that differs from the declared one, replayed seqs, gaps and reordering.",
+            parameters: [
+                Parameter("retention", \.integrity.retention, min: .zero, "event time a chunk's checksums are kept after its first copy, to compare with other hops and replays"),
+                Parameter("max_keys", \.integrity.maxKeys, min: 1, "chunks (conn × dir × seq) remembered at once; the oldest go first, counted as evictions"),
+                Parameter("stream_timeout", \.integrity.streamTimeout, min: .zero, "event time a conn × dir × hop may stay quiet before it ends (its open holes then count as missing)"),
+                Parameter("max_streams", \.integrity.maxStreams, min: 1, "sequences (conn × dir × hop) followed at once; least recently seen go first"),
+                Parameter("reorder_grace", \.integrity.reorderGrace, min: .zero, "event time a skipped seq may take to arrive before it counts as missing"),
+                Parameter("gap_threshold", \.integrity.gapThreshold, min: 0, "missing chunks on one conn × dir × hop before a gap alert (low); 0 never alerts"),
+                Parameter("reorder_threshold", \.integrity.reorderThreshold, min: 0, "late (reordered) chunks on one conn × dir × hop before a reorder alert (info); 0 never alerts"),
+                Parameter("cooldown", \.integrity.cooldown, min: .zero, "event time without a repeat after which an alert resolves"),
+            ]),
+        ConfigSection(
+            name: "novelty",
+            help: "A new principal after the stream warm-up, a principal on a resource it never used, activity at hours it is never active.",
+            parameters: [
+                Parameter("stream_warmup", \.novelty.streamWarmup, min: .zero, "event time from the stream's first event during which new principals are learned, not reported"),
+                Parameter("warmup", \.novelty.warmup, min: .zero, "a principal's own history (event time since first seen) before new resources are reported"),
+                Parameter("warmup_events", \.novelty.warmupEvents, min: 0, "events a principal must have had before new resources or unusual hours are reported"),
+                Parameter("hour_warmup", \.novelty.hourWarmup, min: .zero, "a principal's history before unusual hours of the day (UTC) are reported"),
+                Parameter("week_warmup", \.novelty.weekWarmup, min: .zero, "a principal's history before its hours are judged by hour of the week instead of hour of the day"),
+                Parameter("hour_threshold", \.novelty.hourThreshold, min: 0, "hours from an event's hour to the nearest hour the principal was active in at which an alert fires"),
+                Parameter("max_resources", \.novelty.maxResources, min: 1, "distinct resources remembered per principal (8 bytes each); a principal with more is not judged on resources"),
+                Parameter("cooldown", \.novelty.cooldown, min: .zero, "event time without a repeat after which an alert resolves"),
+                Parameter("max_keys", \.novelty.maxKeys, min: 1, "principals tracked at once; least recently seen go first (and are new again if they return)"),
+            ]),
+        ConfigSection(
+            name: "silence",
+            help: "A principal whose steady events stop, judged against its own usual gaps on event time.",
+            parameters: [
+                Parameter("multiple", \.silence.multiple, min: 0, "times the principal's usual long gap its silence must last to alert"),
+                Parameter("quantile", \.silence.quantile, min: 0, "share of the principal's time (0…1) spent in gaps no longer than its usual long gap"),
+                Parameter("min_silence", \.silence.minSilence, min: .zero, "the least silence that alerts, whatever the usual gap"),
+                Parameter("warmup", \.silence.warmup, min: .zero, "a principal's history (event time from its first to its last event) before it may alert"),
+                Parameter("warmup_events", \.silence.warmupEvents, min: 0, "gaps (events after the first) a principal must have had before it may alert"),
+                Parameter("half_life", \.silence.halfLife, min: .zero, "event time over which a learned gap loses half its weight"),
+                Parameter("report_every", \.silence.reportEvery, min: .zero, "while a silence lasts, event time between repeated reports (keep it under `cooldown`)"),
+                Parameter("forget_after", \.silence.forgetAfter, min: .zero, "silence after which a principal is no longer reported, and warms up again if it returns"),
+                Parameter("cooldown", \.silence.cooldown, min: .zero, "event time without a repeat after which an alert resolves"),
+                Parameter("max_keys", \.silence.maxKeys, min: 1, "principals tracked at once; least recently seen go first"),
             ]),
     ]
 }

@@ -10,13 +10,15 @@ public struct DetectorRegistry: Sendable {
 
     public init() {}
 
-    /// The built-in detectors with default settings.
-    public static func builtIn(size: SizeDetector.Settings = .init(), rate: RateDetector.Settings = .init())
-        -> DetectorRegistry
-    {
+    /// The built-in detectors with default settings (a configuration file
+    /// changes them through `ChunkWatchConfig.registry()`).
+    public static func builtIn() -> DetectorRegistry {
         var r = DetectorRegistry()
-        r.register("size") { SizeDetector(settings: size) }
-        r.register("rate") { RateDetector(settings: rate) }
+        r.register("size") { SizeDetector() }
+        r.register("rate") { RateDetector() }
+        r.register("integrity") { IntegrityDetector() }
+        r.register("novelty") { NoveltyDetector() }
+        r.register("silence") { SilenceDetector() }
         return r
     }
 
