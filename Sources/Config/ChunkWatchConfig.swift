@@ -8,6 +8,8 @@ public struct ChunkWatchConfig: Sendable, Equatable {
     public var pipeline = PipelineSettings()
     public var size = SizeDetector.Settings()
     public var rate = RateDetector.Settings()
+    public var volume = VolumeDetector.Settings()
+    public var changepoint = ChangepointDetector.Settings()
     public var integrity = IntegrityDetector.Settings()
     public var novelty = NoveltyDetector.Settings()
     public var silence = SilenceDetector.Settings()
@@ -19,11 +21,14 @@ public struct ChunkWatchConfig: Sendable, Equatable {
     /// The built-in detectors with these settings, less the disabled ones.
     public func registry() -> DetectorRegistry {
         var r = DetectorRegistry()
-        let (size, rate, integrity, novelty, silence) = (self.size, self.rate, self.integrity, self.novelty, self.silence)
+        let (size, rate, volume) = (self.size, self.rate, self.volume)
+        let (integrity, novelty, changepoint, silence) = (self.integrity, self.novelty, self.changepoint, self.silence)
         r.register("size") { SizeDetector(settings: size) }
         r.register("rate") { RateDetector(settings: rate) }
+        r.register("volume") { VolumeDetector(settings: volume) }
         r.register("integrity") { IntegrityDetector(settings: integrity) }
         r.register("novelty") { NoveltyDetector(settings: novelty) }
+        r.register("changepoint") { ChangepointDetector(settings: changepoint) }
         r.register("silence") { SilenceDetector(settings: silence) }
         for name in disabled { r.remove(name) }
         return r
@@ -65,19 +70,42 @@ extension ChunkWatchConfig {
             ]),
         ConfigSection(
             name: "rate",
-            help: "A surge or collapse in chunks per event-time bucket against the principal's own baseline.",
+            help: "A surge or collapse in chunks per event-time bucket against the principal's own baseline and its usual level for that hour of the week.",
             parameters: [
-                Parameter("threshold", \.rate.threshold, min: 0.1, "z-score of the bucket count at which an alert fires"),
-                Parameter("bucket", \.rate.bucket, min: .seconds(1), "event-time bucket width"),
-                Parameter("min_ratio", \.rate.minRatio, min: 1, "a surge needs at least this many times the usual count"),
-                Parameter("min_count", \.rate.minCount, min: 0, "…and at least this many chunks in the bucket"),
-                Parameter("collapse_ratio", \.rate.collapseRatio, min: 1, "a collapse bucket has under 1/collapse_ratio of the usual count"),
-                Parameter("collapse_min_mean", \.rate.collapseMinMean, min: 0, "collapses are judged only for principals usually this busy (chunks per bucket)"),
-                Parameter("collapse_buckets", \.rate.collapseBuckets, min: 1, "active buckets in a row that a collapse must last"),
-                Parameter("alpha", \.rate.alpha, min: 0.0001, "EWMA weight of each new active bucket"),
-                Parameter("warmup", \.rate.warmup, min: 1, "active buckets a principal must have had before it may alert"),
-                Parameter("cooldown", \.rate.cooldown, min: .zero, "quiet event time after the last anomaly before the alert resolves"),
-                Parameter("max_keys", \.rate.maxKeys, min: 1, "principals tracked at once; least recently seen are evicted"),
+                Parameter("threshold", \.rate.threshold, min: 0.1, "z-score of the bucket count (count − usual) / spread at which an alert fires"),
+                Parameter("bucket", \.rate.bucket, min: .seconds(1), "event-time bucket width over which chunks are counted"),
+                Parameter("min_ratio", \.rate.minRatio, min: 0, "A surge needs at least this many times the usual count (ratio)…"),
+                Parameter("min_count", \.rate.minCount, min: 0, "…and at least this many chunks in the bucket (chunks)"),
+                Parameter("collapse_ratio", \.rate.collapseRatio, min: 0, "A collapse bucket holds under 1/collapseRatio of the usual count (ratio)…"),
+                Parameter("collapse_min_mean", \.rate.collapseMinMean, min: 0, "…of a principal that usually moves at least this many chunks per bucket (chunks)…"),
+                Parameter("collapse_buckets", \.rate.collapseBuckets, min: 0, "…for this many active buckets in a row (buckets)"),
+                Parameter("alpha", \.rate.alpha, min: 0, "EWMA weight of each new active bucket in the recent baseline (0.05: about a 14-bucket half-life)"),
+                Parameter("warmup", \.rate.warmup, min: 0, "active buckets a principal must have had before it may alert (buckets)"),
+                Parameter("cooldown", \.rate.cooldown, min: .zero, "quiet event time after which an open alert resolves"),
+                Parameter("max_keys", \.rate.maxKeys, min: 1, "principals tracked at once; the least recently seen are evicted (keys)"),
+                Parameter("time_of_day", \.rate.timeOfDay, "judge each bucket against the principal's hour-of-week profile too (needs a bucket of at most an hour)"),
+                Parameter("profile_weight", \.rate.profileWeight, min: 0, "weight of one hour of new data in an hour-of-week cell (0.25: about the last four occurrences count)"),
+                Parameter("quiet_activity", \.rate.quietActivity, min: 0, "an hour is quiet when the principal was active in at most this share of its buckets (0…1)…"),
+                Parameter("quiet_hours", \.rate.quietHours, min: 0, "…over at least this many observed hours of it (that hour of the week, or of the day on other days)"),
+            ]),
+        ConfigSection(
+            name: "volume",
+            help: "Bytes per bucket far above the principal's usual level for that hour, and a slow sustained drip (CUSUM): exfiltration.",
+            parameters: [
+                Parameter("threshold", \.volume.threshold, min: 0.1, "z-score of a bucket's bytes, (bytes − usual) / sd, at which a spike alert fires"),
+                Parameter("bucket", \.volume.bucket, min: .seconds(1), "event-time bucket width over which bytes are summed (at most an hour)"),
+                Parameter("min_ratio", \.volume.minRatio, min: 0, "A spike needs at least this many times the usual bytes of the bucket (ratio)…"),
+                Parameter("min_bytes", \.volume.minBytes, min: 0, "…and at least this many bytes in the bucket (bytes)"),
+                Parameter("drift_threshold", \.volume.driftThreshold, min: 0, "CUSUM level at which a drip alert fires, in buckets' worth of excess bytes"),
+                Parameter("drift_slack", \.volume.driftSlack, min: 0, "excess each bucket may have without adding to the CUSUM, as a share of the usual bytes (0.35 = +35 %)"),
+                Parameter("drift_slack_spread", \.volume.driftSlackSpread, min: 0, "the slack is at least this many coefficients of variation of the bucket's bytes (noisy keys need more)"),
+                Parameter("profile_weight", \.volume.profileWeight, min: 0, "weight of one hour of new data in an hour-of-week cell (0.25: about the last four occurrences count)"),
+                Parameter("alpha", \.volume.alpha, min: 0, "EWMA weight of each active bucket in the recent baseline, used while the profile does not know the hour yet (0.03: a 23-bucket half-life)"),
+                Parameter("warmup", \.volume.warmup, min: 0, "active buckets a key must have had before it may alert (buckets)"),
+                Parameter("rebaseline_half_life", \.volume.rebaselineHalfLife, min: .zero, "half-life of the re-baselining gain after a drip alert (event time)"),
+                Parameter("cooldown", \.volume.cooldown, min: .zero, "quiet event time after which an open alert resolves"),
+                Parameter("max_keys", \.volume.maxKeys, min: 1, "keys (principal × dir) tracked at once; the least recently seen are evicted (keys)"),
+                Parameter("one_hop", \.volume.oneHop, "count each chunk at one hop per key only, so re-reports by later hops are not counted twice"),
             ]),
         ConfigSection(
             name: "integrity",
@@ -105,6 +133,24 @@ extension ChunkWatchConfig {
                 Parameter("max_resources", \.novelty.maxResources, min: 1, "distinct resources remembered per principal (8 bytes each); a principal with more is not judged on resources"),
                 Parameter("cooldown", \.novelty.cooldown, min: .zero, "event time without a repeat after which an alert resolves"),
                 Parameter("max_keys", \.novelty.maxKeys, min: 1, "principals tracked at once; least recently seen go first (and are new again if they return)"),
+            ]),
+        ConfigSection(
+            name: "changepoint",
+            help: "A sustained shift in a key's chunk size or rate (CUSUM) that single-point tests miss.",
+            parameters: [
+                Parameter("threshold", \.changepoint.threshold, min: 0.1, "CUSUM level at which an alert fires, in standard errors of a batch mean or bucket count"),
+                Parameter("slack", \.changepoint.slack, min: 0, "deviation per batch or bucket that does not add to the CUSUM, in standard errors"),
+                Parameter("size_batch", \.changepoint.sizeBatch, min: 1, "chunks per size batch, per direction (chunks)"),
+                Parameter("min_size_shift", \.changepoint.minSizeShift, min: 0, "smallest size shift reported, in log2 units (0.5 = ×1.41 or ÷1.41)"),
+                Parameter("min_size_spread", \.changepoint.minSizeSpread, min: 0, "least spread assumed for one chunk's log2 size (log2 units)"),
+                Parameter("rate_bucket", \.changepoint.rateBucket, min: .seconds(1), "event-time bucket width over which chunks are counted for the rate series"),
+                Parameter("min_rate_shift", \.changepoint.minRateShift, min: 0, "smallest rate shift reported, in log2 units (1 = ×2 or ÷2)"),
+                Parameter("min_rate_spread", \.changepoint.minRateSpread, min: 0, "least spread assumed for a bucket's log2 count (log2 units)"),
+                Parameter("alpha", \.changepoint.alpha, min: 0, "EWMA weight of each batch or bucket in a baseline (0.02: about a 35-observation half-life)"),
+                Parameter("warmup", \.changepoint.warmup, min: 0, "batches or buckets a series must have had before it may alert"),
+                Parameter("cooldown", \.changepoint.cooldown, min: .zero, "quiet event time after which an open alert resolves"),
+                Parameter("max_keys", \.changepoint.maxKeys, min: 1, "keys (principal × resource) tracked at once; the least recently seen are evicted (keys)"),
+                Parameter("one_hop", \.changepoint.oneHop, "count each chunk at one hop per key only, so re-reports by later hops are not counted twice"),
             ]),
         ConfigSection(
             name: "silence",

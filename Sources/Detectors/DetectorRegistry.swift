@@ -16,8 +16,10 @@ public struct DetectorRegistry: Sendable {
         var r = DetectorRegistry()
         r.register("size") { SizeDetector() }
         r.register("rate") { RateDetector() }
+        r.register("volume") { VolumeDetector() }
         r.register("integrity") { IntegrityDetector() }
         r.register("novelty") { NoveltyDetector() }
+        r.register("changepoint") { ChangepointDetector() }
         r.register("silence") { SilenceDetector() }
         return r
     }

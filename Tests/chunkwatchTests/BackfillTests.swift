@@ -7,6 +7,9 @@ import Testing
 struct BackfillTests {
     static let severities: Set<String> = ["info", "low", "medium", "high", "critical"]
 
+    /// The detectors SPEC §4 builds in.
+    static let builtInDetectors: Set<String> = ["size", "rate", "volume", "integrity", "novelty", "changepoint", "silence"]
+
     /// Checks one alert line against SPEC §3; returns its parsed object.
     static func checkAlertShape(_ line: String, _ n: Int, sourceLocation: SourceLocation = #_sourceLocation) -> JSONObject? {
         guard let a = jsonObject(line) else {
@@ -19,7 +22,7 @@ struct BackfillTests {
         let id = a["id"] as? String ?? ""
         check(id.count == 16 && id.allSatisfy(\.isHexDigit), "id is not 16 hex digits")
         check(["firing", "resolved"].contains(a["status"] as? String ?? ""), "status is not firing/resolved")
-        check(["size", "rate"].contains(a["detector"] as? String ?? ""), "detector is not a built-in one")
+        check(Self.builtInDetectors.contains(a["detector"] as? String ?? ""), "detector is not a built-in one")
         check(severities.contains(a["severity"] as? String ?? ""), "severity is not one of \(severities.sorted())")
         if let score = number(a["score"]) { check(score >= 0 && score <= 1, "score outside 0…1") } else { check(false, "score is not a number") }
         for field in ["ts", "emitted_at", "first_ts", "last_ts"] {
