@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .library(name: "Workload", targets: ["Workload"]),
         .library(name: "Config", targets: ["Config"]),
+        .library(name: "ChunkWatchTestKit", targets: ["ChunkWatchTestKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +39,10 @@ let package = Package(
         .target(name: "Pipeline", dependencies: ["ChunkModel", "Ingest", "Baselines", "Detectors", "Alerting"]),
         .target(name: "Workload", dependencies: ["ChunkModel"]),
         .target(
+            name: "ChunkWatchTestKit",
+            dependencies: ["ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload"]
+        ),
+        .target(
             name: "Config",
             dependencies: ["ChunkModel", "Detectors", "Pipeline", .product(name: "Yams", package: "Yams")]
         ),
@@ -51,9 +56,14 @@ let package = Package(
         .testTarget(name: "ChunkModelTests", dependencies: ["ChunkModel"]),
         .testTarget(name: "IngestTests", dependencies: ["Ingest", "ChunkModel"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "ChunkModel"]),
-        .testTarget(name: "DetectorsTests", dependencies: ["Detectors", "Baselines", "ChunkModel", "Workload", "Pipeline", "Ingest", "Alerting"]),
+        .testTarget(
+            name: "DetectorsTests",
+            dependencies: ["Detectors", "Baselines", "ChunkModel", "Workload", "Pipeline", "Ingest", "Alerting", "ChunkWatchTestKit"]
+        ),
         .testTarget(name: "AlertingTests", dependencies: ["Alerting", "ChunkModel"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Workload", "Ingest", "ChunkModel", "Alerting"]),
+        .testTarget(
+            name: "PipelineTests", dependencies: ["Pipeline", "Workload", "Ingest", "ChunkModel", "Alerting", "ChunkWatchTestKit"]
+        ),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "ChunkModel"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Detectors", "Pipeline"]),
         .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),

@@ -134,7 +134,7 @@ import Glibc
         // Found within the hour, not just somewhere in the rest of the run.
         #expect(hit.firstTs - label.start < .seconds(3600))
         #expect(hits.count == 1, "alerts: \(hits.map(\.message))")
-        #expect(run.unexplained.isEmpty, "false alerts: \(run.unexplained.map(\.message))")
+        #expect(run.unexplained().isEmpty, "false alerts: \(run.unexplained().map(\.message))")
     }
 
     @Test func quietOnCleanDiurnalDays() throws {

@@ -144,7 +144,7 @@ import Glibc
         let label = try #require(run.labels.first { $0.kind == .volume })
         let hits = run.detections(of: label)
         #expect(hits.contains { $0.detector == "volume" && $0.principal == label.principal }, "missed the drip on \(label.principal)")
-        #expect(run.unexplained.isEmpty, "false alerts: \(run.unexplained.map(\.message))")
+        #expect(run.unexplained().isEmpty, "false alerts: \(run.unexplained().map(\.message))")
     }
 
     @Test func quietOnCleanDiurnalDays() throws {

@@ -3,55 +3,19 @@ import ChunkModel
 import Detectors
 import Ingest
 import Pipeline
+import ChunkWatchTestKit
 import Testing
 import Workload
 
-/// Runs `gen`'s traffic through the whole pipeline in memory: generator →
-/// NDJSON bytes → decoder → engine → alerts.
-struct Replay {
-    var alerts: [Alert] = []
-    var labels: [LabelWindow] = []
-    var events = 0
+/// `gen`'s traffic through the whole pipeline in memory, every line decoded.
+typealias Replay = GenRun
 
+extension GenRun {
     init(_ config: WorkloadConfig) throws {
-        var generator = try WorkloadGenerator(config: config)
-        labels = generator.labels
-        let symbols = SymbolTable()
-        let sink = InMemoryAlertSink()
-        let engine = Engine(registry: .builtIn(), symbols: symbols, sink: sink, wallClock: { .zero })
-        var decoder = ChunkEventDecoder(symbols: symbols)
-        var buffer = OutputBuffer(capacity: 1 << 20)
-        var event = ChunkEvent.empty
-        while generator.fill(into: &buffer, upToBytes: 1 << 20) > 0 {
-            buffer.bytes.withUnsafeBytes { raw in
-                var start = 0
-                for i in 0..<raw.count where raw[i] == UInt8(ascii: "\n") {
-                    let line = UnsafeRawBufferPointer(rebasing: raw[start..<i])
-                    start = i + 1
-                    guard decoder.decode(line, into: &event) == nil else {
-                        Issue.record("gen wrote a line the decoder rejects: \(String(decoding: line, as: UTF8.self))")
-                        continue
-                    }
-                    engine.process(event)
-                    events += 1
-                }
-            }
-            buffer.removeAll()
-        }
-        try engine.finish()
-        alerts = sink.alerts
+        try self.init(config, registry: .builtIn()) { Issue.record("gen wrote a line the decoder rejects: \($0)") }
     }
 
-    var firing: [Alert] { alerts.filter { $0.status == .firing } }
-
-    /// Firing alerts for the label's principal that start inside its window (plus grace).
-    func detections(of label: LabelWindow, grace: Duration = .seconds(300)) -> [Alert] {
-        firing.filter { $0.principal == label.principal && $0.firstTs >= label.start && $0.firstTs <= label.end + grace }
-    }
-
-    func isExplained(_ alert: Alert) -> Bool {
-        labels.contains { alert.principal == $0.principal && alert.firstTs >= $0.start && alert.firstTs <= $0.end + .seconds(300) }
-    }
+    func isExplained(_ alert: Alert) -> Bool { !unexplained().contains { $0.id == alert.id } }
 }
 
 @Suite struct ReplayTests {

@@ -3,28 +3,14 @@ import ChunkModel
 import Detectors
 import Ingest
 import Pipeline
+import ChunkWatchTestKit
 import Testing
 import Workload
 
 /// Decoded events of one gen stream, replayed through pipelines of several sizes.
 private func events(_ config: WorkloadConfig) throws -> (events: [ChunkEvent], symbols: SymbolTable) {
-    var generator = try WorkloadGenerator(config: config)
-    let symbols = SymbolTable()
-    var decoder = ChunkEventDecoder(symbols: symbols)
-    var buffer = OutputBuffer(capacity: 1 << 20)
-    var event = ChunkEvent.empty
-    var out: [ChunkEvent] = []
-    while generator.fill(into: &buffer, upToBytes: 1 << 20) > 0 {
-        buffer.bytes.withUnsafeBytes { raw in
-            var start = 0
-            for i in 0..<raw.count where raw[i] == UInt8(ascii: "\n") {
-                if decoder.decode(UnsafeRawBufferPointer(rebasing: raw[start..<i]), into: &event) == nil { out.append(event) }
-                start = i + 1
-            }
-        }
-        buffer.removeAll()
-    }
-    return (out, symbols)
+    let (events, _, symbols) = try GeneratedTraffic.events(config)
+    return (events, symbols)
 }
 
 /// Alert lines with `emitted_at` blanked, the only field allowed to differ.

@@ -1,6 +1,7 @@
 import ChunkModel
 import Detectors
 import Ingest
+import ChunkWatchTestKit
 import Testing
 import Workload
 
@@ -38,9 +39,6 @@ struct GenReplay {
         start = config.start
         let symbols = SymbolTable()
         var context = DetectorContext(symbols: symbols)
-        var decoder = ChunkEventDecoder(symbols: symbols)
-        var buffer = OutputBuffer(capacity: 1 << 20)
-        var event = ChunkEvent.empty
         var anomalies: [Anomaly] = []
         var lastBoundary = Int64.min
         var open: [UInt64: Int] = [:]
@@ -59,34 +57,22 @@ struct GenReplay {
             }
             anomalies.removeAll(keepingCapacity: true)
         }
-        while generator.fill(into: &buffer, upToBytes: 1 << 20) > 0 {
-            buffer.bytes.withUnsafeBytes { raw in
-                var start = 0
-                for i in 0..<raw.count where raw[i] == UInt8(ascii: "\n") {
-                    let line = UnsafeRawBufferPointer(rebasing: raw[start..<i])
-                    start = i + 1
-                    guard decoder.decode(line, into: &event) == nil else {
-                        Issue.record("gen wrote a line the decoder rejects")
-                        continue
-                    }
-                    if event.ts > context.watermark {
-                        let boundary = event.ts.nanoseconds / Self.tick
-                        if lastBoundary == .min { lastBoundary = boundary }
-                        while lastBoundary < boundary {
-                            lastBoundary += 1
-                            context.watermark = Timestamp(nanoseconds: lastBoundary * Self.tick)
-                            detector.advance(context: context, anomalies: &anomalies)
-                            ticks += 1
-                            if !anomalies.isEmpty { fold() }
-                        }
-                        context.watermark = event.ts
-                    }
-                    _ = detector.observe(event, context: context, anomalies: &anomalies)
+        GeneratedTraffic.forEachEvent(&generator, symbols: symbols, rejected: { Issue.record("gen wrote a line the decoder rejects: \($0)") }) { event in
+            if event.ts > context.watermark {
+                let boundary = event.ts.nanoseconds / Self.tick
+                if lastBoundary == .min { lastBoundary = boundary }
+                while lastBoundary < boundary {
+                    lastBoundary += 1
+                    context.watermark = Timestamp(nanoseconds: lastBoundary * Self.tick)
+                    detector.advance(context: context, anomalies: &anomalies)
+                    ticks += 1
                     if !anomalies.isEmpty { fold() }
-                    events += 1
                 }
+                context.watermark = event.ts
             }
-            buffer.removeAll()
+            _ = detector.observe(event, context: context, anomalies: &anomalies)
+            if !anomalies.isEmpty { fold() }
+            events += 1
         }
         end = context.watermark
     }
