@@ -21,12 +21,8 @@ public struct ExpiringKeyedStore: Sendable {
     private var index: HashIndex
     private var keys: [UInt64] = []
     private var stamps: [Int64] = []
-    // A doubly linked list through slot numbers, head the most recent; freed
-    // slots are chained through `older` from `freeHead`.
-    private var newer: [Int32] = []
-    private var older: [Int32] = []
-    private var mostRecent: Int32 = -1
-    private var leastRecent: Int32 = -1
+    // Most to least recently stamped; freed slots are chained from `freeHead`.
+    private var recency = RecencyList()
     private var freeHead: Int32 = -1
     /// Keys dropped to make room for new ones since creation.
     public private(set) var evictions = 0
@@ -60,11 +56,7 @@ public struct ExpiringKeyedStore: Sendable {
     /// it moves to the recent end.
     public mutating func restamp(_ slot: Int, at time: Int64) {
         if time > stamps[slot] { stamps[slot] = time }
-        let s = Int32(slot)
-        if s != mostRecent {
-            unlink(s)
-            linkFront(s)
-        }
+        recency.touch(Int32(slot))
     }
 
     /// The slot of `key` if it is held, without changing anything.
@@ -85,10 +77,9 @@ public struct ExpiringKeyedStore: Sendable {
     public mutating func remove(slot s: Int) {
         let s32 = Int32(s)
         index.remove(keys[s])
-        unlink(s32)
+        recency.unlink(s32)
         keys[s] = 0
-        older[s] = freeHead
-        freeHead = s32
+        recency.pushFree(s32, onto: &freeHead)
     }
 
     /// Removes, oldest first, every key stamped before `horizon` that is not
@@ -100,8 +91,8 @@ public struct ExpiringKeyedStore: Sendable {
         before horizon: Int64, limit: Int = .max, _ body: (_ slot: Int, _ key: UInt64, _ stamp: Int64) -> Void
     ) -> Int {
         var removed = 0
-        while removed < limit, leastRecent >= 0, stamps[Int(leastRecent)] < horizon {
-            let s = Int(leastRecent)
+        while removed < limit, recency.leastRecent >= 0, stamps[Int(recency.leastRecent)] < horizon {
+            let s = Int(recency.leastRecent)
             body(s, key(at: s), stamps[s])
             remove(slot: s)
             removed += 1
@@ -111,15 +102,15 @@ public struct ExpiringKeyedStore: Sendable {
     }
 
     /// The stamp of the least recently stamped key, nil when empty.
-    public var oldestStamp: Int64? { leastRecent >= 0 ? stamps[Int(leastRecent)] : nil }
+    public var oldestStamp: Int64? { recency.leastRecent >= 0 ? stamps[Int(recency.leastRecent)] : nil }
 
     /// Keys from most to least recently stamped (allocates; for tests).
     public var keysByRecency: [UInt64] {
         var out: [UInt64] = []
-        var s = mostRecent
+        var s = recency.mostRecent
         while s >= 0 {
             out.append(key(at: Int(s)))
-            s = older[Int(s)]
+            s = recency.older(than: s)
         }
         return out
     }
@@ -134,47 +125,27 @@ public struct ExpiringKeyedStore: Sendable {
     private mutating func insert(_ key: UInt64, _ time: Int64) -> (Int, UInt64?) {
         let s: Int32
         var evicted: UInt64?
-        if freeHead >= 0 {
-            s = freeHead
-            freeHead = older[Int(s)]
+        if let free = recency.popFree(&freeHead) {
+            s = free
             keys[Int(s)] = key
             stamps[Int(s)] = time
-            older[Int(s)] = -1
         } else if keys.count < capacity {
             s = Int32(keys.count)
             keys.append(key)
             stamps.append(time)
-            newer.append(-1)
-            older.append(-1)
+            recency.addSlot()
         } else {
-            s = leastRecent
+            s = recency.leastRecent
             let old = keys[Int(s)]
             evicted = old == Self.zeroStandIn ? 0 : old
             index.remove(old)
-            unlink(s)
+            recency.unlink(s)
             keys[Int(s)] = key
             stamps[Int(s)] = time
             evictions += 1
         }
         index.insert(key, value: s)
-        linkFront(s)
+        recency.linkFront(s)
         return (Int(s), evicted)
-    }
-
-    private mutating func unlink(_ s: Int32) {
-        let n = newer[Int(s)]
-        let o = older[Int(s)]
-        if n >= 0 { older[Int(n)] = o } else { mostRecent = o }
-        if o >= 0 { newer[Int(o)] = n } else { leastRecent = n }
-        newer[Int(s)] = -1
-        older[Int(s)] = -1
-    }
-
-    private mutating func linkFront(_ s: Int32) {
-        older[Int(s)] = mostRecent
-        newer[Int(s)] = -1
-        if mostRecent >= 0 { newer[Int(mostRecent)] = s }
-        mostRecent = s
-        if leastRecent < 0 { leastRecent = s }
     }
 }

@@ -11,11 +11,7 @@ public struct KeyedStore: Sendable {
     public let capacity: Int
     private var index: HashIndex
     private var keys: [UInt64] = []
-    // A doubly linked recency list through slot numbers; head is the most recent.
-    private var newer: [Int32] = []
-    private var older: [Int32] = []
-    private var mostRecent: Int32 = -1
-    private var leastRecent: Int32 = -1
+    private var recency = RecencyList()
     /// Keys dropped to make room since creation.
     public private(set) var evictions = 0
 
@@ -57,55 +53,33 @@ public struct KeyedStore: Sendable {
 
     static func storable(_ key: UInt64) -> UInt64 { key == 0 ? zeroStandIn : key }
 
-    mutating func touch(_ s: Int32) {
-        guard s != mostRecent else { return }
-        unlink(s)
-        linkFront(s)
-    }
+    mutating func touch(_ s: Int32) { recency.touch(s) }
 
     mutating func insert(_ key: UInt64) -> Int {
         let s: Int32
         if keys.count < capacity {
             s = Int32(keys.count)
             keys.append(key)
-            newer.append(-1)
-            older.append(-1)
+            recency.addSlot()
         } else {
-            s = leastRecent
+            s = recency.leastRecent
             index.remove(keys[Int(s)])
-            unlink(s)
+            recency.unlink(s)
             keys[Int(s)] = key
             evictions += 1
         }
         index.insert(key, value: s)
-        linkFront(s)
+        recency.linkFront(s)
         return Int(s)
-    }
-
-    private mutating func unlink(_ s: Int32) {
-        let n = newer[Int(s)]
-        let o = older[Int(s)]
-        if n >= 0 { older[Int(n)] = o } else { mostRecent = o }
-        if o >= 0 { newer[Int(o)] = n } else { leastRecent = n }
-        newer[Int(s)] = -1
-        older[Int(s)] = -1
-    }
-
-    private mutating func linkFront(_ s: Int32) {
-        older[Int(s)] = mostRecent
-        newer[Int(s)] = -1
-        if mostRecent >= 0 { newer[Int(mostRecent)] = s }
-        mostRecent = s
-        if leastRecent < 0 { leastRecent = s }
     }
 
     /// Keys from most to least recently seen (allocates; for tests and snapshots).
     public var keysByRecency: [UInt64] {
         var out: [UInt64] = []
-        var s = mostRecent
+        var s = recency.mostRecent
         while s >= 0 {
             out.append(key(at: Int(s)))
-            s = older[Int(s)]
+            s = recency.older(than: s)
         }
         return out
     }
