@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .library(name: "Workload", targets: ["Workload"]),
         .library(name: "Config", targets: ["Config"]),
+        .library(name: "Store", targets: ["Store"]),
         .library(name: "ChunkWatchTestKit", targets: ["ChunkWatchTestKit"]),
     ],
     dependencies: [
@@ -38,6 +39,7 @@ let package = Package(
         .target(name: "Alerting", dependencies: ["ChunkModel"]),
         .target(name: "Pipeline", dependencies: ["ChunkModel", "Ingest", "Baselines", "Detectors", "Alerting"]),
         .target(name: "Workload", dependencies: ["ChunkModel"]),
+        .target(name: "Store", dependencies: ["CSQLite", "ChunkModel", "Alerting"]),
         .target(
             name: "ChunkWatchTestKit",
             dependencies: ["ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload"]
@@ -49,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "chunkwatch",
             dependencies: [
-                "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload", "Config",
+                "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload", "Config", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -66,6 +68,7 @@ let package = Package(
         ),
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "ChunkModel"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Detectors", "Pipeline"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "ChunkModel", "Alerting", "Pipeline", "ChunkWatchTestKit", "Workload"]),
         .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),
     ]
 )

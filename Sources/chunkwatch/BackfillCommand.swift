@@ -5,6 +5,7 @@ import Config
 import Detectors
 import Ingest
 import Pipeline
+import Store
 
 struct BackfillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +29,9 @@ struct BackfillCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Write alerts as NDJSON to this file, or - for stdout.", valueName: "file"))
     var alertsOut: String = "-"
 
+    @Option(name: .long, help: ArgumentHelp("Also store the alerts in this SQLite database (created if missing). Re-running a backfill adds no duplicates: alert ids are deterministic.", valueName: "file"))
+    var db: String?
+
     @Option(name: .long, help: ArgumentHelp("Worker threads; principals are sharded across them. The alerts are the same for any number. (default: one per core)", valueName: "n"))
     var workers: Int?
 
@@ -40,8 +44,12 @@ struct BackfillCommand: ParsableCommand {
 
     func run() throws {
         let symbols = SymbolTable()
-        let sink: NDJSONAlertSink
-        do { sink = try NDJSONAlertSink(path: alertsOut) } catch { throw CLIError(error.description) }
+        var sinks: [any AlertSink] = []
+        do { sinks.append(try NDJSONAlertSink(path: alertsOut)) } catch { throw CLIError(error.description) }
+        if let db {
+            do { sinks.append(try SQLiteAlertSink(path: db)) } catch { throw CLIError(error.description) }
+        }
+        let sink = sinks.count == 1 ? sinks[0] : MultiplexAlertSink(sinks)
         let config = try configOption.load()
         var settings = config.pipeline
         if let workers { settings.workers = workers }

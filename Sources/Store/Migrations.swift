@@ -1,0 +1,37 @@
+/// The schema, as numbered steps. A database records the last step it has
+/// run in `PRAGMA user_version`; opening it runs the ones after that, each in
+/// its own transaction. Append steps; never edit one that has shipped.
+enum Migrations {
+    static let steps: [String] = [
+        // 1: alerts, one row per emitted line; (id, status) makes a re-run idempotent.
+        """
+        CREATE TABLE alerts (
+            seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+            id         TEXT NOT NULL,
+            status     TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),
+            detector   TEXT NOT NULL,
+            severity   INTEGER NOT NULL,
+            principal  TEXT NOT NULL,
+            first_ts   INTEGER NOT NULL,
+            last_ts    INTEGER NOT NULL,
+            emitted_at INTEGER NOT NULL,
+            line       TEXT NOT NULL,
+            UNIQUE (id, status)
+        );
+        CREATE INDEX alerts_first_ts ON alerts (first_ts);
+        CREATE INDEX alerts_principal ON alerts (principal, first_ts);
+        """,
+    ]
+
+    static func run(on db: Database) throws(StoreError) {
+        var version = try db.userVersion
+        while version < steps.count {
+            let step = steps[version]
+            try db.transaction { () throws(StoreError) in
+                try db.execute(step)
+                try db.execute("PRAGMA user_version = \(version + 1)")
+            }
+            version += 1
+        }
+    }
+}
