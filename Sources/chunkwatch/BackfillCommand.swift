@@ -57,11 +57,22 @@ struct BackfillCommand: ParsableCommand {
         let bar = ProgressBar(totalBytes: input.knownTotalBytes)
         let started = Timestamp.now()
         var bytesSeen = 0
+        var lastFlush = Timestamp.now()
         let (counts, complete, _) = try input.forEachEvent(
             symbols: symbols,
             progress: { bytes in
                 bytesSeen = bytes
                 bar.update(bytes: bytes, events: engine.eventsProcessed, alerts: engine.alertsFired)
+                // Live input (a pipe from `gen --live` or a gateway) arrives slowly:
+                // hand partial batches to the workers at least every 200 ms, so an
+                // alert is never held back waiting for a batch to fill.
+                if let parallel = engine as? ParallelEngine {
+                    let now = Timestamp.now()
+                    if now - lastFlush >= .milliseconds(200) {
+                        lastFlush = now
+                        parallel.flush()
+                    }
+                }
             },
             rejectedPrincipal: { principal, ts in engine.rejected(principal: principal, at: ts) }
         ) { event in
