@@ -15,11 +15,19 @@ let package = Package(
         .library(name: "Workload", targets: ["Workload"]),
         .library(name: "Config", targets: ["Config"]),
         .library(name: "Store", targets: ["Store"]),
+        .library(name: "Server", targets: ["Server"]),
         .library(name: "ChunkWatchTestKit", targets: ["ChunkWatchTestKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -41,6 +49,22 @@ let package = Package(
         .target(name: "Workload", dependencies: ["ChunkModel"]),
         .target(name: "Store", dependencies: ["CSQLite", "ChunkModel", "Alerting"]),
         .target(
+            name: "Server",
+            dependencies: [
+                "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Config", "Store",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "ChunkWatchTestKit",
             dependencies: ["ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload"]
         ),
@@ -51,8 +75,9 @@ let package = Package(
         .executableTarget(
             name: "chunkwatch",
             dependencies: [
-                "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload", "Config", "Store",
+                "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload", "Config", "Store", "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "ChunkModelTests", dependencies: ["ChunkModel"]),
@@ -69,6 +94,13 @@ let package = Package(
         .testTarget(name: "WorkloadTests", dependencies: ["Workload", "ChunkModel"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "Detectors", "Pipeline"]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "ChunkModel", "Alerting", "Pipeline", "ChunkWatchTestKit", "Workload"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Store", "ChunkModel", "Ingest", "Config", "Workload",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),
     ]
 )

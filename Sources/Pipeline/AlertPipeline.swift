@@ -11,12 +11,23 @@ public protocol AlertPipeline: AnyObject {
     func rejected(principal: Symbol, at ts: Timestamp?)
     /// Ends the stream: every open alert resolves, the sink is flushed.
     func finish() throws
+    /// Brings every worker up to date with what was processed and emits every
+    /// alert that is ready, leaving open alerts open (a daemon that stops, or
+    /// pauses to look at its detectors). On return no worker is busy.
+    func drain()
+    /// Drains, then calls `body` with each shard's detectors in turn, on the
+    /// calling thread, while no worker runs: to change settings live or read
+    /// the baselines. The next `process` continues from there.
+    func withDetectors(_ body: ([any Detector]) -> Void)
     var eventsProcessed: Int { get }
     var alertsFired: Int { get }
 }
 
 extension Engine: AlertPipeline {
     public func process(_ event: ChunkEvent) { process(event, scores: nil) }
+    /// One thread does everything, so there is nothing to wait for.
+    public func drain() {}
+    public func withDetectors(_ body: ([any Detector]) -> Void) { body(detectors) }
 }
 
 extension ParallelEngine: AlertPipeline {}

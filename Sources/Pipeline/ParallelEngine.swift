@@ -162,6 +162,31 @@ public final class ParallelEngine {
         release()
     }
 
+    public func drain() {
+        for w in workers where !w.current.messages.isEmpty { send(w) }
+        // Workers report progress after each batch; wait (briefly: at most the
+        // queued batches) until each has done everything it was sent.
+        while workers.contains(where: { w in w.outbox.withLock { $0.processedStamp } < w.sentStamp }) {
+            usleep(100)
+        }
+        // Everything sent has been handled everywhere, so every alert is final.
+        for w in workers {
+            w.outbox.withLock { o in
+                held.append(contentsOf: o.alerts)
+                o.alerts.removeAll(keepingCapacity: true)
+            }
+        }
+        if !held.isEmpty { emit(upTo: .max) }
+    }
+
+    public func withDetectors(_ body: ([any Detector]) -> Void) {
+        drain()
+        // Every worker is idle, waiting on its inbox: reading their outboxes
+        // under the lock above ordered their work before ours, and the next
+        // batch goes through their queue's lock, so ours comes before theirs.
+        for w in workers { body(w.shard.detectors) }
+    }
+
     /// Ends the stream: drains the workers, resolves every open alert, flushes the sink.
     public func finish() throws {
         guard !finished else { return }

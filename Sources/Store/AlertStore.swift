@@ -21,11 +21,17 @@ public final class AlertStore {
     /// Writes a batch in one transaction; returns how many lines were new.
     @discardableResult
     public func insert(_ alerts: [Alert]) throws(StoreError) -> Int {
-        guard !alerts.isEmpty else { return 0 }
+        try insertReturningRows(alerts).count
+    }
+
+    /// Writes a batch in one transaction; returns the lines that were new, with
+    /// the store positions they got (a line already stored is left out).
+    public func insertReturningRows(_ alerts: [Alert]) throws(StoreError) -> [StoredAlert] {
+        guard !alerts.isEmpty else { return [] }
         let db = database
         let s = insertStatement
-        return try db.transaction { () throws(StoreError) -> Int in
-            var added = 0
+        return try db.transaction { () throws(StoreError) -> [StoredAlert] in
+            var added: [StoredAlert] = []
             for a in alerts {
                 s.reset()
                 s.bind(1, a.id)
@@ -40,7 +46,9 @@ public final class AlertStore {
                 line.removeLast()  // the newline
                 s.bind(9, line)
                 try s.step()
-                added += Int(sqlite3Changes(db))
+                if sqlite3Changes(db) > 0 {
+                    added.append(StoredAlert(seq: Int(sqlite3_last_insert_rowid(db.handle)), line: line, alert: a))
+                }
             }
             return added
         }
@@ -76,6 +84,14 @@ public final class AlertStore {
     }
 }
 
+/// An alert line as stored: its position in the store (the SSE event id
+/// `tail` resumes from) and the NDJSON line, without its line end.
+public struct StoredAlert: Sendable {
+    public var seq: Int
+    public var line: String
+    public var alert: Alert
+}
+
 /// The filters of `tail` and `GET /v1/alerts`.
 public struct AlertQuery: Sendable {
     /// Only lines written after this store position (for resuming a stream).
@@ -88,6 +104,15 @@ public struct AlertQuery: Sendable {
     public var limit = 1000
 
     public init() {}
+
+    /// The same test as the SQL filter, for alerts that arrive live.
+    public func matches(_ a: Alert) -> Bool {
+        if let since, a.lastTs < since { return false }
+        if let minSeverity, a.severity.rawValue < minSeverity.rawValue { return false }
+        if let principal, a.principal != principal { return false }
+        if let detector, a.detector != detector { return false }
+        return true
+    }
 }
 
 private func sqlite3Changes(_ db: Database) -> Int32 { sqlite3_changes(db.handle) }

@@ -21,6 +21,25 @@ enum Migrations {
         CREATE INDEX alerts_first_ts ON alerts (first_ts);
         CREATE INDEX alerts_principal ON alerts (principal, first_ts);
         """,
+        // 2: live detector changes: the values in force, and the record of every change.
+        """
+        CREATE TABLE detector_settings (
+            detector   TEXT NOT NULL,
+            parameter  TEXT NOT NULL,
+            value      TEXT NOT NULL,
+            PRIMARY KEY (detector, parameter)
+        );
+        CREATE TABLE detector_changes (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            at         INTEGER NOT NULL,
+            source     TEXT NOT NULL,
+            token      TEXT,
+            detector   TEXT NOT NULL,
+            parameter  TEXT NOT NULL,
+            old_value  TEXT NOT NULL,
+            new_value  TEXT NOT NULL
+        );
+        """,
     ]
 
     static func run(on db: Database) throws(StoreError) {

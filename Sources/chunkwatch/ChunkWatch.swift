@@ -1,7 +1,7 @@
 import ArgumentParser
 
 @main
-struct ChunkWatch: ParsableCommand {
+struct ChunkWatch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chunkwatch",
         abstract: "Watch the chunk metadata of a data-path gateway and alert on anomalies.",
@@ -10,6 +10,8 @@ struct ChunkWatch: ParsableCommand {
             .ndjson, .lz4 / .ndjson.lz4 (LZ4 frames, as the lz4 tool writes them), a directory \
             (its files in name order) or - for stdin.
             """,
-        subcommands: [GenCommand.self, ScoreCommand.self, BackfillCommand.self, ConfigCommand.self]
+        subcommands: [
+            ServeCommand.self, TailCommand.self, GenCommand.self, ScoreCommand.self, BackfillCommand.self, ConfigCommand.self,
+        ]
     )
 }

@@ -85,10 +85,10 @@ public final class ChangepointDetector: Detector {
 
     public let name = "changepoint"
     public let keyedBy = "principal × resource"
-    public let settings: Settings
+    public private(set) var settings: Settings
     private let bucketNanos: Int64
-    private let sizeParameters: ShiftCUSUM.Parameters
-    private let rateParameters: ShiftCUSUM.Parameters
+    private var sizeParameters: ShiftCUSUM.Parameters
+    private var rateParameters: ShiftCUSUM.Parameters
     private var keys: KeyedStore
     private var states: [State] = []
 
@@ -104,6 +104,15 @@ public final class ChangepointDetector: Detector {
             threshold: settings.threshold, slack: settings.slack, minShift: settings.minRateShift,
             minSpread: settings.minRateSpread, alpha: settings.alpha, warmup: warmup)
         keys = KeyedStore(capacity: settings.maxKeys)
+    }
+
+    /// Takes new values for the parameters that may change while the detector
+    /// runs (thresholds and the cooldown; `ChunkWatchConfig.liveParameters`
+    /// lists them). The baselines stay as they are.
+    public func retune(_ settings: Settings) {
+        self.settings = settings
+        sizeParameters.threshold = settings.threshold
+        rateParameters.threshold = settings.threshold
     }
 
     public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }

@@ -80,7 +80,7 @@ public final class IntegrityDetector: Detector {
 
     public let name = "integrity"
     public let keyedBy = "conn × dir × seq"
-    public let settings: Settings
+    public private(set) var settings: Settings
     private let retentionNanos: Int64
     private let timeoutNanos: Int64
     private let graceNanos: Int64
@@ -105,6 +105,13 @@ public final class IntegrityDetector: Detector {
 
     /// Chunks remembered (the detector's keys) and chunks dropped to stay
     /// within `maxKeys` before their retention ended.
+    /// Takes new values for the parameters that may change while the detector
+    /// runs (thresholds and the cooldown; `ChunkWatchConfig.liveParameters`
+    /// lists them). The baselines stay as they are.
+    public func retune(_ settings: Settings) {
+        self.settings = settings
+    }
+
     public var keyStats: (tracked: Int, evicted: Int) { (chunks.count, chunks.evictions) }
 
     /// Streams followed and streams dropped to stay within `maxStreams`.

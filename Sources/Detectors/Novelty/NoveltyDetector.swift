@@ -64,7 +64,7 @@ public final class NoveltyDetector: Detector {
 
     public let name = "novelty"
     public let keyedBy = "principal"
-    public let settings: Settings
+    public private(set) var settings: Settings
     private let maxResources: Int
     private var keys: KeyedStore
     private var profiles: [Profile] = []
@@ -86,6 +86,13 @@ public final class NoveltyDetector: Detector {
         self.settings = settings
         maxResources = Swift.max(0, settings.maxResources)
         keys = KeyedStore(capacity: Swift.max(1, settings.maxKeys))
+    }
+
+    /// Takes new values for the parameters that may change while the detector
+    /// runs (thresholds and the cooldown; `ChunkWatchConfig.liveParameters`
+    /// lists them). The baselines stay as they are.
+    public func retune(_ settings: Settings) {
+        self.settings = settings
     }
 
     public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }

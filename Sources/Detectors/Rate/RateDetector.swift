@@ -77,7 +77,7 @@ public final class RateDetector: Detector {
 
     public let name = "rate"
     public let keyedBy = "principal"
-    public let settings: Settings
+    public private(set) var settings: Settings
     private let bucketNanos: Int64
     private var keys: KeyedStore
     private var states: [State] = []
@@ -91,6 +91,13 @@ public final class RateDetector: Detector {
         if settings.timeOfDay && bucketNanos <= 3_600_000_000_000 {
             profile = HourOfWeekProfile(bucket: .nanoseconds(bucketNanos), weight: settings.profileWeight)
         }
+    }
+
+    /// Takes new values for the parameters that may change while the detector
+    /// runs (thresholds and the cooldown; `ChunkWatchConfig.liveParameters`
+    /// lists them). The baselines stay as they are.
+    public func retune(_ settings: Settings) {
+        self.settings = settings
     }
 
     public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }

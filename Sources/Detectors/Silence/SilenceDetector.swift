@@ -71,7 +71,7 @@ public final class SilenceDetector: Detector {
 
     public let name = "silence"
     public let keyedBy = "principal"
-    public let settings: Settings
+    public private(set) var settings: Settings
     private let minSilence: Int64
     private let warmup: Int64
     private let reportEvery: Int64
@@ -94,6 +94,13 @@ public final class SilenceDetector: Detector {
         let halfLifeHours = Double(settings.halfLife.nanosecondsClamped) / Double(Self.hourNanos)
         fadePerHour = halfLifeHours > 0 ? Float(exp2(-1 / halfLifeHours)) : 0
         keys = KeyedStore(capacity: Swift.max(1, settings.maxKeys))
+    }
+
+    /// Takes new values for the parameters that may change while the detector
+    /// runs (thresholds and the cooldown; `ChunkWatchConfig.liveParameters`
+    /// lists them). The baselines stay as they are.
+    public func retune(_ settings: Settings) {
+        self.settings = settings
     }
 
     public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }

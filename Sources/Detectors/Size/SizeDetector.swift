@@ -37,7 +37,7 @@ public final class SizeDetector: Detector {
 
     public let name = "size"
     public let keyedBy = "principal × resource × dir"
-    public let settings: Settings
+    public private(set) var settings: Settings
     private var keys: KeyedStore
     private var windows: RollingWindows
     /// The MAD moves slowly once a window is full, so it is recomputed every
@@ -55,6 +55,13 @@ public final class SizeDetector: Detector {
         log2MinRatio = log2(Swift.max(settings.minRatio, 1))
         keys = KeyedStore(capacity: settings.maxKeys)
         windows = RollingWindows(window: settings.window)
+    }
+
+    /// Takes new values for the parameters that may change while the detector
+    /// runs (thresholds and the cooldown; `ChunkWatchConfig.liveParameters`
+    /// lists them). The baselines stay as they are.
+    public func retune(_ settings: Settings) {
+        self.settings = settings
     }
 
     public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }

@@ -103,7 +103,7 @@ public final class VolumeDetector: Detector {
 
     public let name = "volume"
     public let keyedBy = "principal × dir"
-    public let settings: Settings
+    public private(set) var settings: Settings
     private let bucketNanos: Int64
     private let gainDecayPerBucket: Double
     private var keys: KeyedStore
@@ -117,6 +117,13 @@ public final class VolumeDetector: Detector {
         gainDecayPerBucket = exp2(-Double(bucketNanos) / halfLife)
         keys = KeyedStore(capacity: settings.maxKeys)
         profile = HourOfWeekProfile(bucket: .nanoseconds(bucketNanos), weight: settings.profileWeight)
+    }
+
+    /// Takes new values for the parameters that may change while the detector
+    /// runs (thresholds and the cooldown; `ChunkWatchConfig.liveParameters`
+    /// lists them). The baselines stay as they are.
+    public func retune(_ settings: Settings) {
+        self.settings = settings
     }
 
     public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }

@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Ingest
+
+/// What recovery made of one archive a crash left open.
+public struct RecoveredArchive: Sendable, Equatable {
+    /// The hidden file as found.
+    public var leftover: String
+    /// The closed archive written from it (nil when it held no complete line).
+    public var archive: String?
+    /// Complete lines kept.
+    public var lines: Int
+    /// Why the leftover stopped where it did (a cut frame, a corrupt block).
+    public var detail: String
+}
+
+/// Turns the hidden, unfinished archives a killed daemon left behind into
+/// closed ones: decompresses each as far as its blocks check out, keeps the
+/// complete lines, and writes them as a normal archive under the visible name.
+enum ArchiveRecovery {
+    static func recoverLeftovers(in directory: String) throws(ArchiveError) -> [RecoveredArchive] {
+        guard let dir = opendir(directory) else {
+            throw ArchiveError(path: directory, message: "cannot read the archive directory: \(String(cString: strerror(errno)))")
+        }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(".events-") && name.hasSuffix(".ndjson.lz4") { names.append(name) }
+        }
+        closedir(dir)
+        var out: [RecoveredArchive] = []
+        for name in names.sorted() {
+            out.append(try recover(directory + "/" + name, into: directory + "/" + String(name.dropFirst())))
+        }
+        return out
+    }
+
+    static func recover(_ leftover: String, into target: String) throws(ArchiveError) -> RecoveredArchive {
+        guard let input = fopen(leftover, "rb") else {
+            throw ArchiveError(path: leftover, message: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        defer { fclose(input) }
+        let encoder: LZ4FrameEncoder
+        let decoder: LZ4FrameDecoder
+        do {
+            encoder = try LZ4FrameEncoder()
+            decoder = try LZ4FrameDecoder()
+        } catch {
+            throw ArchiveError(path: leftover, message: error.detail)
+        }
+        let partial = target + ".recovering"
+        guard let output = fopen(partial, "wb") else {
+            throw ArchiveError(path: partial, message: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        func put(_ bytes: UnsafeRawBufferPointer) { fwrite(bytes.baseAddress, 1, bytes.count, output) }
+
+        // Decompressed bytes up to the last line end go to the new archive; the
+        // tail after it waits for the next block (or is dropped at the cut).
+        var tail: [UInt8] = []
+        var lines = 0
+        var detail = "the frame was cut before its end mark"
+        encoder.begin(put)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = fread(buffer.baseAddress, 1, buffer.count, input)
+            if n == 0 { break }
+            do {
+                try decoder.decompress(UnsafeRawBufferPointer(rebasing: buffer.prefix(n))) { (bytes: UnsafeRawBufferPointer) in
+                    tail.append(contentsOf: bytes)
+                    guard let last = tail.lastIndex(of: UInt8(ascii: "\n")) else { return }
+                    lines += tail[...last].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+                    tail.withUnsafeBytes { encoder.compress(UnsafeRawBufferPointer(rebasing: $0.prefix(last + 1)), put) }
+                    tail.removeFirst(last + 1)
+                }
+            } catch {
+                if case .lz4(let e) = error { detail = "corrupt at byte \(e.offset): \(e.detail)" }
+                break
+            }
+        }
+        if (try? decoder.finish()) != nil { detail = "the frame was complete" }
+        encoder.end(put)
+        let ok = fflush(output) == 0 && fsync(fileno(output)) == 0
+        fclose(output)
+        guard ok else { throw ArchiveError(path: partial, message: "cannot write: \(String(cString: strerror(errno)))") }
+        if lines > 0 {
+            guard rename(partial, target) == 0 else {
+                throw ArchiveError(path: target, message: "cannot rename: \(String(cString: strerror(errno)))")
+            }
+        } else {
+            unlink(partial)
+        }
+        unlink(leftover)
+        return RecoveredArchive(leftover: leftover, archive: lines > 0 ? target : nil, lines: lines, detail: detail)
+    }
+}

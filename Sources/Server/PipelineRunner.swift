@@ -1,0 +1,218 @@
+import Alerting
+import ChunkModel
+import Detectors
+import Foundation
+import Ingest
+import Logging
+import Pipeline
+import Synchronization
+
+/// The daemon's pipeline thread: takes what the network queued, cuts it into
+/// lines, decodes them, archives the accepted ones, runs them through the
+/// engine, and commits the alerts (store first, then live streams).
+///
+/// Everything but `queue` and the stop handshake is touched by that one
+/// thread only, which is why the class can be `@unchecked Sendable`.
+public final class PipelineRunner: @unchecked Sendable {
+    public let queue: IngestQueue
+    let symbols: SymbolTable
+    private let engine: any AlertPipeline
+    private var decoder: ChunkEventDecoder
+    private var framers: [UInt64: SourceFramer] = [:]
+    private let bodyFramer = SourceFramer()
+    private let archive: ArchiveWriter?
+    private let recorder: AlertRecorder
+    private let metrics: ServerMetrics
+    private let logger: Logger
+    private(set) var counts = IngestCounts()
+    private var reported = IngestCounts()
+    private(set) var activity: PrincipalActivity
+    private var event = ChunkEvent.empty
+    /// The latest event time accepted: the stream's "now".
+    private(set) var watermark = Timestamp(nanoseconds: .min)
+    private var lastHousekeeping = Timestamp.zero
+    private let stopped = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    init(
+        engine: any AlertPipeline, symbols: SymbolTable, queue: IngestQueue, archive: ArchiveWriter?,
+        recorder: AlertRecorder, metrics: ServerMetrics, maxPrincipals: Int, logger: Logger
+    ) {
+        self.engine = engine
+        self.symbols = symbols
+        self.queue = queue
+        self.archive = archive
+        self.recorder = recorder
+        self.metrics = metrics
+        self.logger = logger
+        decoder = ChunkEventDecoder(symbols: symbols)
+        activity = PrincipalActivity(maxPrincipals: maxPrincipals)
+    }
+
+    public func start() {
+        let thread = Thread { [self] in
+            run()
+            let waiter = stopped.withLock { s -> CheckedContinuation<Void, Never>? in
+                s.done = true
+                return s.waiter
+            }
+            waiter?.resume()
+        }
+        thread.name = "chunkwatch-pipeline"
+        thread.start()
+    }
+
+    /// Closes the queue and returns once everything queued has been processed,
+    /// archived and stored (open alerts stay open: they are not resolved by a stop).
+    public func stop() async {
+        queue.close()
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = stopped.withLock { s -> Bool in
+                if s.done { return true }
+                s.waiter = c
+                return false
+            }
+            if done { c.resume() }
+        }
+    }
+
+    private func run() {
+        while true {
+            let items = queue.take(timeout: .milliseconds(10))
+            if items.isEmpty && queue.isClosed { break }
+            for item in items { handle(item) }
+            // Hand partial batches to the workers whenever input pauses or a
+            // batch of input is done, so an alert never waits for a batch to fill.
+            (engine as? ParallelEngine)?.flush()
+            recorder.commit()
+            housekeeping(force: false)
+        }
+        for (_, framer) in framers { framer.finish(self) }
+        framers.removeAll()
+        engine.drain()
+        recorder.commit()
+        housekeeping(force: true)
+        do { try archive?.close() } catch { logger.error("archive: \(error)") }
+        logger.info("pipeline stopped", metadata: ["events": "\(counts.accepted)", "rejected": "\(counts.totalRejected)"])
+    }
+
+    private func handle(_ item: IngestItem) {
+        switch item {
+        case .bytes(let source, let buffer):
+            let framer = framers[source] ?? {
+                let f = SourceFramer()
+                framers[source] = f
+                return f
+            }()
+            buffer.withUnsafeReadableBytes { framer.feed($0, self) }
+        case .closed(let source):
+            framers.removeValue(forKey: source)?.finish(self)
+        case .body(let buffer, let reply):
+            let before = counts
+            buffer.withUnsafeReadableBytes { bodyFramer.feed($0, self) }
+            bodyFramer.finish(self)
+            reply(IngestReport(from: before, to: counts))
+        case .control(let body):
+            body(PipelineControl(runner: self))
+        }
+    }
+
+    /// One framed line: decoded, archived and processed, or counted as rejected.
+    fileprivate func line(_ line: LineFramer.Line) {
+        switch line {
+        case .complete(let bytes):
+            if let reason = decoder.decode(bytes, into: &event) {
+                counts.reject(reason)
+                if !event.principal.isNone { engine.rejected(principal: event.principal, at: event.ts == .zero ? nil : event.ts) }
+            } else {
+                counts.accepted += 1
+                if event.ts > watermark { watermark = event.ts }
+                archive?.append(bytes)
+                activity.record(event)
+                engine.process(event)
+            }
+        case .tooLong:
+            counts.reject(.tooLong)
+        }
+    }
+
+    func withDetectors(_ body: ([any Detector]) -> Void) { engine.withDetectors(body) }
+
+    /// Archive upkeep and metrics: after each batch, and every 10 s for the key counts
+    /// (which need the workers paused for a moment).
+    private func housekeeping(force: Bool) {
+        archive?.maintain()
+        metrics.eventsAccepted.increment(by: Int64(counts.accepted - reported.accepted))
+        for r in RejectReason.allCases where counts[r] != reported[r] {
+            metrics.eventsRejected[r.rawValue].increment(by: Int64(counts[r] - reported[r]))
+        }
+        if let archive {
+            metrics.archiveLines.increment(by: Int64(archive.linesWritten) - Int64(reportedArchiveLines))
+            reportedArchiveLines = archive.linesWritten
+            if archive.failedWrites > reportedArchiveErrors {
+                metrics.archiveErrors.increment(by: Int64(archive.failedWrites - reportedArchiveErrors))
+                if reportedArchiveErrors == 0, let f = archive.failure { logger.error("archive: \(f)") }
+            }
+            reportedArchiveErrors = archive.failedWrites
+        }
+        reported = counts
+        metrics.queueBytes.record(queue.depth.bytes)
+        let now = Timestamp.now()
+        if watermark > Timestamp(nanoseconds: .min) {
+            metrics.watermark.record(watermark.epochSeconds)
+            metrics.eventTimeLag.record((now - watermark).seconds)
+        }
+        if force || now - lastHousekeeping >= .seconds(10) {
+            lastHousekeeping = now
+            var tracked: [String: Int] = [:]
+            var evicted: [String: Int] = [:]
+            engine.withDetectors { detectors in
+                for d in detectors {
+                    tracked[d.name, default: 0] += d.keyStats.tracked
+                    evicted[d.name, default: 0] += d.keyStats.evicted
+                }
+            }
+            for (name, n) in tracked { metrics.keysTracked(detector: name).record(n) }
+            for (name, n) in evicted { metrics.keysEvicted(detector: name).record(n) }
+        }
+    }
+    private var reportedArchiveLines = 0
+    private var reportedArchiveErrors = 0
+}
+
+/// A line framer per source (a tap connection, or request bodies).
+final class SourceFramer {
+    var framer = LineFramer()
+
+    fileprivate func feed(_ bytes: UnsafeRawBufferPointer, _ runner: PipelineRunner) {
+        framer.feed(bytes) { line, _ in runner.line(line) }
+    }
+
+    fileprivate func finish(_ runner: PipelineRunner) {
+        framer.finish { line, _ in runner.line(line) }
+    }
+}
+
+/// What a control closure may do on the pipeline thread, between events.
+public struct PipelineControl {
+    let runner: PipelineRunner
+
+    /// Each shard's detectors in turn, with every worker paused.
+    public func withDetectors(_ body: ([any Detector]) -> Void) { runner.withDetectors(body) }
+    public var watermark: Timestamp { runner.watermark }
+    public var counts: IngestCounts { runner.counts }
+    var activity: PrincipalActivity { runner.activity }
+    public var symbols: SymbolTable { runner.symbols }
+}
+
+extension IngestReport {
+    init(from before: IngestCounts, to after: IngestCounts) {
+        self.init()
+        accepted = after.accepted - before.accepted
+        for r in RejectReason.allCases where after[r] > before[r] { rejected[r.name] = after[r] - before[r] }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, fractions included.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
