@@ -15,6 +15,10 @@ public struct HTTPStreamClient: Sendable {
     /// A read that waits longer than this fails, so a dead connection is noticed
     /// (the daemon's streams send a heartbeat every 15 s).
     public var receiveTimeout: Duration = .seconds(45)
+    /// When set, bounds connecting and each send (SO_SNDTIMEO, which Linux also
+    /// applies to connect), so an unreachable host fails in this time, not the
+    /// kernel's two minutes.
+    public var connectTimeout: Duration?
 
     /// `http://host:port[/base]`.
     public init(url: String) throws(ServerError) {
@@ -111,14 +115,22 @@ public struct HTTPStreamClient: Sendable {
         while let a = ai {
             let fd = socket(a.pointee.ai_family, a.pointee.ai_socktype, a.pointee.ai_protocol)
             if fd >= 0 {
-                var tv = timeval(tv_sec: Int(receiveTimeout.components.seconds), tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+                setTimeout(fd, SO_RCVTIMEO, receiveTimeout)
+                if let connectTimeout { setTimeout(fd, SO_SNDTIMEO, connectTimeout) }
                 if Glibc.connect(fd, a.pointee.ai_addr, a.pointee.ai_addrlen) == 0 { return fd }
                 close(fd)
             }
             ai = a.pointee.ai_next
         }
         throw Failure(description: "cannot connect to \(host):\(port): \(String(cString: strerror(errno)))")
+    }
+
+    /// Whole microseconds, at least one: a zero timeval would mean no timeout at all.
+    private func setTimeout(_ fd: Int32, _ option: Int32, _ d: Duration) {
+        let (seconds, attoseconds) = d.components
+        let micros = max(seconds * 1_000_000 + attoseconds / 1_000_000_000_000, 1)
+        var tv = timeval(tv_sec: Int(micros / 1_000_000), tv_usec: Int(micros % 1_000_000))
+        setsockopt(fd, SOL_SOCKET, option, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 
     private func send(_ fd: Int32, _ bytes: [UInt8]) throws {

@@ -1,0 +1,37 @@
+import NIOCore
+import Server
+import Synchronization
+import Testing
+
+@Suite struct IngestQueueTests {
+    @Test func aProducerOverTheBudgetWaitsUntilThePipelineCatchesUp() async throws {
+        let queue = IngestQueue(capacityBytes: 1000)
+        let pushed = Atomic<Int>(0)
+        let producer = Task {
+            for _ in 0..<5 {
+                await queue.push(.bytes(source: 1, ByteBuffer(repeating: 0x41, count: 400)))
+                pushed.add(1, ordering: .relaxed)
+            }
+        }
+        // 400, 800, 1200: the third push goes over the budget and waits.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(pushed.load(ordering: .relaxed) == 2)
+        #expect(queue.depth.blockedPushes == 1)
+        // Taking everything lets it go on; nothing pushed is ever lost.
+        var taken = queue.take(timeout: .milliseconds(10)).count
+        while taken < 5 { taken += queue.take(timeout: .milliseconds(50)).count }
+        await producer.value
+        #expect(taken == 5)
+    }
+
+    @Test func takeTimesOutWhenIdleAndEndsOnceClosedAndDrained() async {
+        let queue = IngestQueue()
+        #expect(queue.take(timeout: .milliseconds(5)).isEmpty)
+        #expect(await queue.push(.closed(source: 3)))
+        queue.close()
+        #expect(await queue.push(.closed(source: 4)) == false, "a closed queue refuses new items")
+        #expect(queue.take(timeout: .milliseconds(5)).count == 1)
+        #expect(queue.take(timeout: .seconds(5)).isEmpty)
+        #expect(queue.isClosed)
+    }
+}
