@@ -20,11 +20,11 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product chunkwatch
 
-# The main job: a day of synthetic gateway traffic with injected anomalies,
-# streamed through the detectors; alerts scroll as NDJSON on stdout.
+# The main job: the daemon on its embedded SQLite (./chunkwatch.db, archives
+# in ./archive), fed a day of synthetic gateway traffic with injected anomalies;
+# it prints how to tail the alerts from a second terminal.
 run: build
-	$(BIN) gen --principals 20 --hours 24 --seed 7 --live --speed 2400 \
-	  | $(BIN) backfill - --alerts-out -
+	BIN=$(BIN) scripts/run-daemon.sh
 
 test: deps
 	$(SWIFT) test

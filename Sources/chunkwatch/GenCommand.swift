@@ -68,7 +68,7 @@ struct GenCommand: ParsableCommand {
             valueName: "RFC3339"))
     var start: String?
 
-    @Option(help: ArgumentHelp("Write events to this file; - is stdout.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write events to this file; - is stdout; tcp://HOST:PORT sends them to a daemon's ingest listener.", valueName: "FILE"))
     var output: String = "-"
 
     @Flag(
