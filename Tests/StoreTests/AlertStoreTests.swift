@@ -70,11 +70,35 @@ private func removeDatabase(_ path: String) {
         defer { removeDatabase(path) }
         try AlertStore(path: path).insert(Array(Self.alerts.prefix(3)))
         let again = try AlertStore(path: path)
-        #expect(try again.database.userVersion == 1)
+        #expect(try again.database.userVersion == 2, "every migration step ran once")
         #expect(try again.count == 3)
     }
 
     @Test func anUnwritablePathIsAOneLineError() {
         #expect(throws: StoreError.self) { try AlertStore(path: "/nonexistent-dir/x.db") }
+    }
+}
+
+@Suite struct DetectorSettingsStoreTests {
+    @Test func changesAreRecordedAndTheLatestValueIsInForce() throws {
+        let path = temporaryPath()
+        defer { removeDatabase(path) }
+        let store = try DetectorSettingsStore(database: try Database(path: path))
+        let t = Timestamp(epochMilliseconds: 1_795_392_000_000)
+        try store.record([
+            .init(at: t, source: "api", token: "secops", detector: "size", parameter: "threshold", oldValue: "6", newValue: "7.5")
+        ])
+        try store.record([
+            .init(at: t + .seconds(60), source: "sighup", token: nil, detector: "size", parameter: "threshold", oldValue: "7.5", newValue: "8"),
+            .init(at: t + .seconds(60), source: "sighup", token: nil, detector: "rate", parameter: "cooldown", oldValue: "10m", newValue: "20m"),
+        ])
+        let reopened = try DetectorSettingsStore(database: try Database(path: path))
+        let current = try reopened.currentValues()
+        #expect(current.map { "\($0.detector).\($0.parameter)=\($0.value)" } == ["rate.cooldown=20m", "size.threshold=8"])
+        let history = try reopened.changes(detector: "size")
+        #expect(history.map(\.newValue) == ["7.5", "8"])
+        #expect(history.first?.token == "secops")
+        #expect(history.last?.source == "sighup")
+        #expect(try reopened.changes().count == 3)
     }
 }
