@@ -8,12 +8,12 @@ import ChunkModel
 /// Everything runs on event time, so a backfill and a live run of the same
 /// events give the same alerts and ids. Only `emitted_at` reads the wall clock.
 public final class AlertLifecycle {
-    struct Key: Hashable {
+    struct Key: Hashable, Codable {
         var detector: String
         var key: UInt64
     }
 
-    struct Open {
+    struct Open: Codable {
         var alert: Alert
         var deadline: Timestamp
         var cooldown: Duration
@@ -89,5 +89,26 @@ public final class AlertLifecycle {
             emit(alert)
         }
         earliestDeadline = open.values.map(\.deadline).min() ?? Timestamp(nanoseconds: .max)
+    }
+}
+
+// Checkpoints: open alerts survive a restart, so repeats still fold into them
+// and they resolve when their cooldown passes, with the same ids.
+extension AlertLifecycle {
+    private struct Snapshot: Codable {
+        var keys: [Key]
+        var open: [Open]
+        var earliestDeadline: Timestamp
+    }
+
+    public func checkpoint() throws -> [UInt8] {
+        let entries = open.sorted { $0.value.alert.id < $1.value.alert.id }
+        return try BinaryCoding.encode(Snapshot(keys: entries.map(\.key), open: entries.map(\.value), earliestDeadline: earliestDeadline))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        open = Dictionary(uniqueKeysWithValues: zip(s.keys, s.open))
+        earliestDeadline = s.earliestDeadline
     }
 }

@@ -16,7 +16,7 @@ import ChunkModel
 /// Stamps are expected to arrive roughly in time order (event time of one
 /// stream). A key stamped out of order sits where it was stamped, so it may
 /// outlive its horizon until the keys stamped before it have expired.
-public struct ExpiringKeyedStore: Sendable {
+public struct ExpiringKeyedStore: Sendable, Codable {
     public let capacity: Int
     private var index: HashIndex
     private var keys: [UInt64] = []

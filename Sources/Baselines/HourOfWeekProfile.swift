@@ -27,7 +27,7 @@ import Darwin
 /// Memory per slot: 168 cells × 16 bytes (mean, variance and activity as
 /// `Float`, learned and seen bucket counts as `UInt16`) plus a 40-byte
 /// accumulator: 2,728 bytes. Nothing allocates once a slot exists.
-public struct HourOfWeekProfile: Sendable {
+public struct HourOfWeekProfile: Sendable, Codable {
     public static let cells = 168
     private static let hourNanos: Int64 = 3_600_000_000_000
 
@@ -52,7 +52,7 @@ public struct HourOfWeekProfile: Sendable {
     // The hour in progress, per slot.
     private var accumulators: [Accumulator] = []
 
-    struct Accumulator {
+    struct Accumulator: Codable {
         /// Absolute hour (hours since the epoch) being accumulated; `.min` before the first bucket.
         var hour: Int64 = .min
         /// The first bucket this slot observed: buckets before it are unknown, not inactive.

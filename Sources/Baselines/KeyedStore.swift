@@ -7,7 +7,7 @@ import ChunkModel
 /// It stores only the key → slot mapping and recency order; a detector keeps
 /// its per-key state in its own arrays indexed by slot and resets a slot when
 /// `slot(for:)` reports it as new. Nothing allocates once `capacity` slots are in use.
-public struct KeyedStore: Sendable {
+public struct KeyedStore: Sendable, Codable {
     public let capacity: Int
     private var index: HashIndex
     private var keys: [UInt64] = []

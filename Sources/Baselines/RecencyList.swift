@@ -1,7 +1,7 @@
 /// A doubly linked list through slot numbers, from the most to the least
 /// recently used slot: the bookkeeping behind least-recently-seen eviction,
 /// kept in two flat arrays so moving a slot to the front allocates nothing.
-struct RecencyList: Sendable {
+struct RecencyList: Sendable, Codable {
     private(set) var newer: [Int32] = []
     private(set) var older: [Int32] = []
     private(set) var mostRecent: Int32 = -1

@@ -6,7 +6,7 @@
 /// two sorted runs). A push is a binary search and one short memmove. Values
 /// are `Float`: 8 bytes per value of window, so a 96-value window costs 768 bytes
 /// per key. Storage grows with the number of slots in use, never per push.
-public struct RollingWindows: Sendable {
+public struct RollingWindows: Sendable, Codable {
     public let window: Int
     private var ring: [Float] = []
     private var sorted: [Float] = []

@@ -1,6 +1,6 @@
 /// Mean and variance over everything seen (Welford's algorithm): numerically
 /// stable, constant size, no window.
-public struct RunningStats: Sendable, Equatable {
+public struct RunningStats: Sendable, Equatable, Codable {
     public var count: Int = 0
     public var mean: Double = 0
     public var m2: Double = 0
@@ -22,7 +22,7 @@ public struct RunningStats: Sendable, Equatable {
 
 /// An exponentially weighted mean and variance: recent values count more, old
 /// ones fade with a half-life of about `0.69 / alpha` updates.
-public struct EWMAStats: Sendable, Equatable {
+public struct EWMAStats: Sendable, Equatable, Codable {
     public let alpha: Double
     public var mean: Double = 0
     public var variance: Double = 0

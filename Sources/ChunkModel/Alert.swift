@@ -1,6 +1,6 @@
 /// An alert as chunkwatch emits it (SPEC §3).
 public struct Alert: Sendable, Hashable {
-    public enum Status: String, Sendable {
+    public enum Status: String, Sendable, Codable {
         case firing, resolved
     }
 
@@ -165,7 +165,7 @@ extension Alert {
 }
 
 /// The share of a principal's recent data that never reached the detectors.
-public struct Coverage: Sendable, Hashable {
+public struct Coverage: Sendable, Hashable, Codable {
     /// Lines naming this principal rejected by ingest in the last hour of event time.
     public var rejected: Int
     /// Events of this principal dropped before they reached chunkwatch (a tap's full ring), same window.

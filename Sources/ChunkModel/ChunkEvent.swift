@@ -1,5 +1,5 @@
 /// Which way a chunk went through the gateway.
-public enum Direction: UInt8, Sendable, Hashable, CaseIterable {
+public enum Direction: UInt8, Sendable, Hashable, CaseIterable, Codable {
     /// client → target
     case inbound = 0
     /// target → client

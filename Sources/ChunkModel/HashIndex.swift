@@ -7,7 +7,7 @@
 /// holds three hundred stays small enough for the CPU cache; growing is the
 /// only time it allocates. Key 0 marks an empty bucket, so callers never store
 /// key 0 (`Symbol.none` is 0 for that reason).
-public struct HashIndex: Sendable {
+public struct HashIndex: Sendable, Codable {
     @usableFromInline var keys: [UInt64]
     @usableFromInline var values: [Int32]
     @usableFromInline var mask: Int

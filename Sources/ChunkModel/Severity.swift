@@ -1,5 +1,5 @@
 /// How urgent an alert is, in increasing order.
-public enum Severity: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+public enum Severity: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible, Codable {
     case info, low, medium, high, critical
 
     public var name: String {

@@ -5,7 +5,7 @@
 /// integer. The hash has no per-process seed, so the same bytes give the same
 /// symbol in every run, which alert ids depend on. With 64 bits, two distinct
 /// strings among a million collide with probability about 3e-8.
-public struct Symbol: Hashable, Sendable, Comparable {
+public struct Symbol: Hashable, Sendable, Comparable, Codable {
     public var rawValue: UInt64
 
     @inlinable public init(rawValue: UInt64) { self.rawValue = rawValue }

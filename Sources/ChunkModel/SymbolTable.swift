@@ -56,6 +56,16 @@ public final class SymbolTable: Sendable {
     }
 
     public var generation: Int { state.withLock { $0.generation } }
+
+    /// Every name it holds, for a checkpoint (baselines keep hashes; alerts need names).
+    public var names: [UInt64: String] {
+        state.withLock { s in s.previous.merging(s.current) { _, current in current } }
+    }
+
+    /// Registers names saved by `names` (a restart), without forgetting any held now.
+    public func restore(names: [UInt64: String]) {
+        for (raw, name) in names { register(Symbol(rawValue: raw), name: name) }
+    }
 }
 
 /// A reader's private memory of which symbols the shared table already holds,

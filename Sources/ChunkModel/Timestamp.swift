@@ -2,7 +2,7 @@
 ///
 /// Nanoseconds in an `Int64` cover the years 1678–2262, which is every time a
 /// gateway can report; RFC 3339 inputs with more fractional digits are truncated.
-public struct Timestamp: Hashable, Comparable, Sendable {
+public struct Timestamp: Hashable, Comparable, Sendable, Codable {
     public var nanoseconds: Int64
 
     @inlinable

@@ -27,10 +27,19 @@ public protocol Detector: AnyObject {
     func advance(context: DetectorContext, anomalies: inout [Anomaly])
     /// Keys tracked now and keys evicted to stay within the key limit.
     var keyStats: (tracked: Int, evicted: Int) { get }
+    /// The baselines as bytes, for a checkpoint the daemon restores at its next
+    /// start; nil when the detector keeps none (it then warms up again). Called
+    /// between events, from the thread that owns the detector.
+    func checkpoint() throws -> [UInt8]?
+    /// Takes back what `checkpoint` gave, from a detector made with the same
+    /// settings by the same build (the daemon checks both before calling).
+    func restore(_ bytes: [UInt8]) throws
 }
 
 extension Detector {
     public func advance(context: DetectorContext, anomalies: inout [Anomaly]) {}
+    public func checkpoint() throws -> [UInt8]? { nil }
+    public func restore(_ bytes: [UInt8]) throws {}
 }
 
 /// What detectors may consult besides the event.

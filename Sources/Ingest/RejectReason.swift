@@ -23,7 +23,7 @@ public enum RejectReason: Int, Sendable, CaseIterable, CustomStringConvertible {
 }
 
 /// How many lines were accepted and rejected, by reason.
-public struct IngestCounts: Sendable, Equatable {
+public struct IngestCounts: Sendable, Equatable, Codable {
     public var accepted: Int = 0
     public var rejected: [Int] = Array(repeating: 0, count: RejectReason.allCases.count)
 

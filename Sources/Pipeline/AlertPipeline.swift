@@ -19,6 +19,13 @@ public protocol AlertPipeline: AnyObject {
     /// calling thread, while no worker runs: to change settings live or read
     /// the baselines. The next `process` continues from there.
     func withDetectors(_ body: ([any Detector]) -> Void)
+    /// The state of the whole pipeline between two events — every detector's
+    /// baselines, the open alerts, the coverage counts, the stream position —
+    /// for the daemon to restore after a restart.
+    func checkpoint() throws -> [UInt8]
+    /// Takes back a checkpoint, before the first event; throws `CheckpointMismatch`
+    /// when it was taken with another number of workers.
+    func restore(_ bytes: [UInt8]) throws
     var eventsProcessed: Int { get }
     var alertsFired: Int { get }
 }

@@ -4,8 +4,8 @@ import ChunkModel
 /// Counts, per principal, the lines rejected in the current and previous hour
 /// of event time, so every alert can say how much of its principal's recent
 /// data never reached the detectors. Bounded like every baseline.
-struct CoverageTracker {
-    private struct Hours {
+struct CoverageTracker: Codable {
+    private struct Hours: Codable {
         var hour: Int64 = .min
         var current: Int32 = 0
         var previous: Int32 = 0

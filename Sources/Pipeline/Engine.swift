@@ -93,3 +93,15 @@ public struct PipelineSettings: Sendable, Equatable {
 
     public init() {}
 }
+
+extension Engine {
+    public func checkpoint() throws -> [UInt8] {
+        try BinaryCoding.encode(PipelineSnapshot(workers: 1, sequencer: sequencer, shards: [try shard.checkpoint()]))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try PipelineSnapshot.decode(bytes, workers: 1)
+        sequencer = s.sequencer
+        try shard.restore(s.shards[0])
+    }
+}

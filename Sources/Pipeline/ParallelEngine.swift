@@ -249,3 +249,19 @@ public final class ParallelEngine {
         held.removeFirst(n)
     }
 }
+
+extension ParallelEngine {
+    /// Drains first: every worker is idle while its shard is read.
+    public func checkpoint() throws -> [UInt8] {
+        drain()
+        return try BinaryCoding.encode(
+            PipelineSnapshot(workers: workerCount, sequencer: sequencer, shards: try workers.map { try $0.shard.checkpoint() }))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        drain()
+        let s = try PipelineSnapshot.decode(bytes, workers: workerCount)
+        sequencer = s.sequencer
+        for (w, snapshot) in zip(workers, s.shards) { try w.shard.restore(snapshot) }
+    }
+}

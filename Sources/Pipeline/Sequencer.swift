@@ -4,7 +4,7 @@ import ChunkModel
 /// the stream's watermark (its latest event time), and decides when a tick is
 /// due — every `tick` of event time, at multiples of it, so ticks fall at the
 /// same places in every run whatever the number of shards.
-struct Sequencer {
+struct Sequencer: Codable {
     let tickNanos: Int64
     private(set) var seq: Int64 = 0
     private(set) var watermark = Timestamp(nanoseconds: .min)

@@ -88,3 +88,31 @@ final class Shard {
 private struct UnownedDetector {
     unowned(unsafe) let detector: any Detector
 }
+
+// Checkpoints: a shard's whole state between two messages — each detector's
+// baselines (by name), the open alerts and the coverage counts.
+extension Shard {
+    struct Snapshot: Codable {
+        var detectorNames: [String]
+        var detectorStates: [[UInt8]?]
+        var lifecycle: [UInt8]
+        var coverage: CoverageTracker
+        var eventsProcessed: Int
+    }
+
+    func checkpoint() throws -> Snapshot {
+        Snapshot(
+            detectorNames: detectors.map(\.name), detectorStates: try detectors.map { try $0.checkpoint() },
+            lifecycle: try lifecycle.checkpoint(), coverage: coverage, eventsProcessed: eventsProcessed)
+    }
+
+    /// A detector missing from the snapshot (added since) starts fresh.
+    func restore(_ s: Snapshot) throws {
+        for d in detectors {
+            if let i = s.detectorNames.firstIndex(of: d.name), let bytes = s.detectorStates[i] { try d.restore(bytes) }
+        }
+        try lifecycle.restore(s.lifecycle)
+        coverage = s.coverage
+        eventsProcessed = s.eventsProcessed
+    }
+}

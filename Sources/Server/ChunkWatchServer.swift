@@ -35,6 +35,8 @@ public struct ChunkWatchServer {
         public var queueBytes = 64 << 20
         public var maxBody = 64 << 20
         public var maxPrincipals = 100_000
+        /// Wall-clock time between checkpoints of the baselines (one is also written at shutdown).
+        public var checkpointInterval: Duration = .seconds(60)
         public init() {}
     }
 
@@ -69,10 +71,12 @@ public struct ChunkWatchServer {
         let writeStore: AlertStore
         let reads: ReadStore
         let settingsStore: DetectorSettingsStore
+        let checkpoints: CheckpointStore
         do {
             writeStore = try AlertStore(path: s.databasePath)
             reads = try ReadStore(path: s.databasePath)
             settingsStore = try DetectorSettingsStore(database: try Database(path: s.databasePath))
+            checkpoints = try CheckpointStore(database: writeStore.database)
         } catch {
             throw ServerError("\(error): check the path and its permissions")
         }
@@ -107,7 +111,11 @@ public struct ChunkWatchServer {
         let engine = makePipeline(registry: config.registry(), symbols: symbols, sink: recorder, settings: config.pipeline)
         let runner = PipelineRunner(
             engine: engine, symbols: symbols, queue: queue, archive: archive, recorder: recorder, metrics: metrics,
-            maxPrincipals: s.maxPrincipals, logger: logger)
+            maxPrincipals: s.maxPrincipals, logger: logger, checkpoints: checkpoints,
+            checkpointInterval: s.checkpointInterval, fingerprint: CheckpointFingerprint.of(config))
+        // Restored here, not inside the log call: a message is not built below the log level.
+        let restored = runner.restoreLatestCheckpoint()
+        logger.notice("\(restored)")
         let detectors = DetectorControl(config: config, store: settingsStore, queue: queue, logger: logger)
 
         let tcp = try await TCPIngestService(

@@ -4,8 +4,8 @@ import ChunkModel
 /// events and bytes each way, resources touched, first and last event time.
 /// Bounded: past `maxPrincipals`, the principals seen least recently (in event
 /// time) are forgotten and counted.
-struct PrincipalActivity {
-    struct Entry: Sendable {
+struct PrincipalActivity: Codable {
+    struct Entry: Sendable, Codable {
         var events = 0
         var bytesIn: Int64 = 0
         var bytesOut: Int64 = 0
@@ -16,7 +16,7 @@ struct PrincipalActivity {
 
     let maxPrincipals: Int
     /// Resources remembered per principal; past it the set stops growing.
-    let maxResources = 64
+    var maxResources = 64
     private(set) var entries: [Symbol: Entry] = [:]
     private(set) var forgotten = 0
 

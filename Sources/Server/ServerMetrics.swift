@@ -22,6 +22,8 @@ public final class ServerMetrics: Sendable {
     let tcpConnections: Metrics.Gauge
     let tcpConnectionsTotal: Metrics.Counter
     let sseSubscribers: Metrics.Gauge
+    let checkpointBytes: Metrics.Gauge
+    let checkpointSeconds: Metrics.Gauge
 
     public init() {
         let factory = PrometheusMetricsFactory(registry: registry)
@@ -38,6 +40,8 @@ public final class ServerMetrics: Sendable {
         tcpConnections = Metrics.Gauge(label: "chunkwatch_ingest_connections", factory: factory)
         tcpConnectionsTotal = Metrics.Counter(label: "chunkwatch_ingest_connections_total", factory: factory)
         sseSubscribers = Metrics.Gauge(label: "chunkwatch_alert_stream_subscribers", factory: factory)
+        checkpointBytes = Metrics.Gauge(label: "chunkwatch_checkpoint_bytes", factory: factory)
+        checkpointSeconds = Metrics.Gauge(label: "chunkwatch_checkpoint_seconds", factory: factory)
     }
 
     func alertCounter(detector: String, severity: String) -> Metrics.Counter {

@@ -91,6 +91,10 @@ public final class Statement {
         if let value { sqlite3_bind_int64(handle, i, value) } else { sqlite3_bind_null(handle, i) }
     }
 
+    public func bind(_ i: Int32, _ value: [UInt8]) {
+        value.withUnsafeBytes { sqlite3_bind_blob64(handle, i, $0.baseAddress, sqlite3_uint64($0.count), Self.transient) }
+    }
+
     public func bind(_ i: Int32, _ value: Double?) {
         if let value { sqlite3_bind_double(handle, i, value) } else { sqlite3_bind_null(handle, i) }
     }
@@ -111,6 +115,11 @@ public final class Statement {
     }
 
     public func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+    public func blob(_ column: Int32) -> [UInt8] {
+        let n = Int(sqlite3_column_bytes(handle, column))
+        guard n > 0, let p = sqlite3_column_blob(handle, column) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
     public func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
     public func string(_ column: Int32) -> String? {
         guard let text = sqlite3_column_text(handle, column) else { return nil }

@@ -40,6 +40,17 @@ enum Migrations {
             new_value  TEXT NOT NULL
         );
         """,
+        // 3: checkpoints of the pipeline's state (baselines, open alerts), newest last.
+        """
+        CREATE TABLE checkpoints (
+            id          INTEGER PRIMARY KEY AUTOINCREMENT,
+            taken_at    INTEGER NOT NULL,
+            watermark   INTEGER NOT NULL,
+            events      INTEGER NOT NULL,
+            fingerprint TEXT NOT NULL,
+            data        BLOB NOT NULL
+        );
+        """,
     ]
 
     static func run(on db: Database) throws(StoreError) {

@@ -64,13 +64,13 @@ public final class ChangepointDetector: Detector {
         public init() {}
     }
 
-    struct Batch {
+    struct Batch: Codable {
         var count: Int32 = 0
         var sum: Double = 0
         var sumOfSquares: Double = 0
     }
 
-    struct State {
+    struct State: Codable {
         var hop: UInt64 = 0
         var bucket: Int64 = .min
         var bucketCount: Int32 = 0
@@ -254,5 +254,24 @@ public final class ChangepointDetector: Detector {
         if s == 60 { return "minute" }
         if s % 60 == 0 { return "\(s / 60) minutes" }
         return "\(s) s"
+    }
+}
+
+// Checkpoints: the baselines as they are, so a restarted daemon goes on where
+// it stopped instead of warming up again.
+extension ChangepointDetector {
+    private struct Snapshot: Codable {
+        var keys: KeyedStore
+        var states: [State]
+    }
+
+    public func checkpoint() throws -> [UInt8]? {
+        try BinaryCoding.encode(Snapshot(keys: keys, states: states))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        keys = s.keys
+        states = s.states
     }
 }

@@ -21,7 +21,7 @@
 ///
 /// The baseline learns only while both sums are under half the threshold,
 /// so a change in progress is not absorbed before it is judged. 112 bytes.
-struct ShiftCUSUM {
+struct ShiftCUSUM: Codable {
     struct Parameters {
         var threshold: Double
         var slack: Double

@@ -46,7 +46,7 @@ public final class IntegrityDetector: Detector {
     }
 
     /// What one chunk looked like at the first two hops that reported it.
-    struct ChunkCopies {
+    struct ChunkCopies: Codable {
         var hopA: UInt64
         var sumA: UInt64
         var hopB: UInt64
@@ -54,7 +54,7 @@ public final class IntegrityDetector: Detector {
     }
 
     /// One conn × dir × hop: its sequence window and what an alert needs to name it.
-    struct Stream {
+    struct Stream: Codable {
         var window = SequenceWindow()
         var missing: Int64 = 0
         var late: Int64 = 0
@@ -351,5 +351,34 @@ public final class IntegrityDetector: Detector {
             score: thresholdScore(Double(s.late), threshold: Double(threshold)), severity: .info,
             principal: s.principal, resource: s.resource, conn: s.conn, seq: e.seq, observed: Double(s.late),
             expected: 0, threshold: Double(threshold), message: message, cooldown: settings.cooldown)
+    }
+}
+
+// Checkpoints: the baselines as they are, so a restarted daemon goes on where
+// it stopped instead of warming up again.
+extension IntegrityDetector {
+    private struct Snapshot: Codable {
+        var chunks: ExpiringKeyedStore
+        var copies: [ChunkCopies]
+        var streams: ExpiringKeyedStore
+        var streamStates: [Stream]
+        var missingChunks: Int
+        var lateChunks: Int
+        var duplicateChunks: Int
+    }
+
+    public func checkpoint() throws -> [UInt8]? {
+        try BinaryCoding.encode(Snapshot(chunks: chunks, copies: copies, streams: streams, streamStates: streamStates, missingChunks: missingChunks, lateChunks: lateChunks, duplicateChunks: duplicateChunks))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        chunks = s.chunks
+        copies = s.copies
+        streams = s.streams
+        streamStates = s.streamStates
+        missingChunks = s.missingChunks
+        lateChunks = s.lateChunks
+        duplicateChunks = s.duplicateChunks
     }
 }

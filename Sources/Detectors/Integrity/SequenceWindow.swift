@@ -6,7 +6,7 @@
 /// when the caller gives up waiting, is a missing chunk. Seqs before the first
 /// one reported are unknown and count as arrived, so a stream picked up in the
 /// middle has no holes behind it.
-struct SequenceWindow: Sendable, Equatable {
+struct SequenceWindow: Sendable, Equatable, Codable {
     static let width: Int64 = 64
 
     /// The next seq expected; -1 before the first.

@@ -49,3 +49,19 @@ struct ActivityHours: Sendable, Equatable {
         return nil
     }
 }
+
+extension ActivityHours: Codable {
+    init(from decoder: any Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        week = (try c.decode(UInt64.self), try c.decode(UInt64.self), try c.decode(UInt64.self))
+        day = try c.decode(UInt32.self)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        try c.encode(week.0)
+        try c.encode(week.1)
+        try c.encode(week.2)
+        try c.encode(day)
+    }
+}

@@ -44,7 +44,7 @@ public final class NoveltyDetector: Detector {
         public init() {}
     }
 
-    struct Profile {
+    struct Profile: Codable {
         var firstSeen: Int64
         var events: Int32 = 1
         var resourceCount: Int32 = 0
@@ -267,5 +267,32 @@ public final class NoveltyDetector: Detector {
         if s < 3600 { return "\(Int((s / 60).rounded())) min" }
         if s < 2 * 86_400 { return "\(Int((s / 3600).rounded())) h" }
         return "\(Format.decimal(s / 86_400, 1)) days"
+    }
+}
+
+// Checkpoints: the baselines as they are, so a restarted daemon goes on where
+// it stopped instead of warming up again.
+extension NoveltyDetector {
+    private struct Snapshot: Codable {
+        var keys: KeyedStore
+        var profiles: [Profile]
+        var resources: [UInt64]
+        var streamStart: Int64
+        var cachedHourStart: Int64
+        var cachedHourOfWeek: Int
+    }
+
+    public func checkpoint() throws -> [UInt8]? {
+        try BinaryCoding.encode(Snapshot(keys: keys, profiles: profiles, resources: resources, streamStart: streamStart, cachedHourStart: cachedHourStart, cachedHourOfWeek: cachedHourOfWeek))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        keys = s.keys
+        profiles = s.profiles
+        resources = s.resources
+        streamStart = s.streamStart
+        cachedHourStart = s.cachedHourStart
+        cachedHourOfWeek = s.cachedHourOfWeek
     }
 }

@@ -59,7 +59,7 @@ public final class RateDetector: Detector {
         public init() {}
     }
 
-    struct State {
+    struct State: Codable {
         var bucket: Int64 = .min
         var count: Int32 = 0
         var firedInBucket = false
@@ -245,5 +245,26 @@ public final class RateDetector: Detector {
             threshold: settings.threshold,
             baseline: [("mean", (mean * 100).rounded() / 100), ("sd", (sd * 100).rounded() / 100), ("n", Double(n))],
             message: message, cooldown: settings.cooldown)
+    }
+}
+
+// Checkpoints: the baselines as they are, so a restarted daemon goes on where
+// it stopped instead of warming up again.
+extension RateDetector {
+    private struct Snapshot: Codable {
+        var keys: KeyedStore
+        var states: [State]
+        var profile: HourOfWeekProfile?
+    }
+
+    public func checkpoint() throws -> [UInt8]? {
+        try BinaryCoding.encode(Snapshot(keys: keys, states: states, profile: profile))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        keys = s.keys
+        states = s.states
+        profile = s.profile
     }
 }

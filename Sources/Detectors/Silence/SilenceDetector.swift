@@ -55,7 +55,7 @@ public final class SilenceDetector: Detector {
         public init() {}
     }
 
-    struct Rhythm {
+    struct Rhythm: Codable {
         var firstSeen: Int64
         var lastSeen: Int64
         var gaps: Int32 = 0
@@ -239,5 +239,28 @@ public final class SilenceDetector: Detector {
         if s < 7200 { return "\(Int((s / 60).rounded())) min" }
         if s < 2 * 86_400 { return "\(Format.decimal(s / 3600, 1)) h" }
         return "\(Format.decimal(s / 86_400, 1)) days"
+    }
+}
+
+// Checkpoints: the baselines as they are, so a restarted daemon goes on where
+// it stopped instead of warming up again.
+extension SilenceDetector {
+    private struct Snapshot: Codable {
+        var keys: KeyedStore
+        var rhythms: [Rhythm]
+        var weights: [Float]
+        var due: [Int64]
+    }
+
+    public func checkpoint() throws -> [UInt8]? {
+        try BinaryCoding.encode(Snapshot(keys: keys, rhythms: rhythms, weights: weights, due: due))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        keys = s.keys
+        rhythms = s.rhythms
+        weights = s.weights
+        due = s.due
     }
 }

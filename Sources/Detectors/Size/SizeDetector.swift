@@ -132,3 +132,26 @@ public final class SizeDetector: Detector {
             message: message, cooldown: settings.cooldown)
     }
 }
+
+// Checkpoints: the baselines as they are, so a restarted daemon goes on where
+// it stopped instead of warming up again.
+extension SizeDetector {
+    private struct Snapshot: Codable {
+        var keys: KeyedStore
+        var windows: RollingWindows
+        var madCache: [Float]
+        var madAge: [UInt8]
+    }
+
+    public func checkpoint() throws -> [UInt8]? {
+        try BinaryCoding.encode(Snapshot(keys: keys, windows: windows, madCache: madCache, madAge: madAge))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        keys = s.keys
+        windows = s.windows
+        madCache = s.madCache
+        madAge = s.madAge
+    }
+}

@@ -75,7 +75,7 @@ public final class VolumeDetector: Detector {
         public init() {}
     }
 
-    struct State {
+    struct State: Codable {
         var bucket: Int64 = .min
         var bytes: Double = 0
         var hop: UInt64 = 0
@@ -308,5 +308,26 @@ public final class VolumeDetector: Detector {
                 ("hours", (s.profileHours * 10).rounded() / 10), ("n", Double(s.learned)),
             ],
             message: message, cooldown: settings.cooldown)
+    }
+}
+
+// Checkpoints: the baselines as they are, so a restarted daemon goes on where
+// it stopped instead of warming up again.
+extension VolumeDetector {
+    private struct Snapshot: Codable {
+        var keys: KeyedStore
+        var states: [State]
+        var profile: HourOfWeekProfile
+    }
+
+    public func checkpoint() throws -> [UInt8]? {
+        try BinaryCoding.encode(Snapshot(keys: keys, states: states, profile: profile))
+    }
+
+    public func restore(_ bytes: [UInt8]) throws {
+        let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        keys = s.keys
+        states = s.states
+        profile = s.profile
     }
 }
