@@ -4,14 +4,22 @@
 
 SWIFT        ?= swift
 SYSTEM_DEPS  := liblz4-dev libsqlite3-dev lz4 pkg-config
+# The tests also start a real Alertmanager (they skip those cases when it is missing).
+TEST_DEPS    := prometheus-alertmanager
 SUDO         := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 BIN          := .build/release/chunkwatch
 
-.PHONY: deps build run test bench clean
+.PHONY: deps test-deps install-packages build run test bench clean
 
 deps:
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(SYSTEM_DEPS)"
+
+test-deps: deps
+	@$(MAKE) --no-print-directory install-packages PACKAGES="$(TEST_DEPS)"
+
+install-packages:
 	@missing=""; \
-	for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing system packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -26,7 +34,7 @@ build: deps
 run: build
 	BIN=$(BIN) scripts/run-daemon.sh
 
-test: deps
+test: test-deps
 	$(SWIFT) test
 
 bench: deps

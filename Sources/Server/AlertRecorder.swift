@@ -39,6 +39,12 @@ final class AlertRecorder: AlertSink {
     /// after every batch instead.
     func flush() throws { commit() }
 
+    /// Ends the sinks that hold resources of their own (the Alertmanager sender), after a last commit.
+    func close() {
+        commit()
+        for case let s as any ClosableAlertSink in sinks { s.close() }
+    }
+
     func commit() {
         guard !pending.isEmpty else { return }
         let rows: [StoredAlert]
@@ -70,3 +76,10 @@ final class AlertRecorder: AlertSink {
         hub.publish(rows)
     }
 }
+
+/// A sink with a thread or connection of its own to end at shutdown.
+public protocol ClosableAlertSink: AlertSink {
+    func close()
+}
+
+extension AlertmanagerSink: ClosableAlertSink {}

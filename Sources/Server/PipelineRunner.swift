@@ -98,7 +98,7 @@ public final class PipelineRunner: @unchecked Sendable {
         for (_, framer) in framers { framer.finish(self) }
         framers.removeAll()
         engine.drain()
-        recorder.commit()
+        recorder.close()
         housekeeping(force: true)
         takeCheckpoint()
         do { try archive?.close() } catch { logger.error("archive: \(error)") }

@@ -60,6 +60,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Also write alerts as NDJSON to this file, or - for stdout.", valueName: "file"))
     var alertsOut: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Also send alerts to this Prometheus Alertmanager (API v2), e.g. http://127.0.0.1:9093; retried with backoff.",
+            valueName: "url"))
+    var alertmanager: String?
+
     @Option(name: .long, help: ArgumentHelp("Worker threads (default: one per core).", valueName: "n"))
     var workers: Int?
 
@@ -91,9 +98,6 @@ struct ServeCommand: AsyncParsableCommand {
         if let tokens {
             do { settings.tokens = try TokenAuthority.load(path: tokens) } catch { throw CLIError(error.description) }
         }
-        if let alertsOut {
-            settings.extraSinks = { [try NDJSONAlertSink(path: alertsOut, append: alertsOut != "-")] }
-        }
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -101,6 +105,17 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "chunkwatch")
+        let (alertsOut, alertmanager) = (self.alertsOut, self.alertmanager)
+        if let alertmanager {
+            // Checked now, so a bad URL is a one-line error before anything starts.
+            do { _ = try HTTPStreamClient(url: alertmanager) } catch { throw CLIError("--alertmanager: \(error)") }
+        }
+        settings.extraSinks = {
+            var sinks: [any AlertSink] = []
+            if let alertsOut { sinks.append(try NDJSONAlertSink(path: alertsOut, append: alertsOut != "-")) }
+            if let alertmanager { sinks.append(try AlertmanagerSink(url: alertmanager, logger: logger)) }
+            return sinks
+        }
         let server = ChunkWatchServer(settings: settings, logger: logger)
         let db = self.db
         do {
