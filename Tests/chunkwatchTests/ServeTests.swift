@@ -16,15 +16,16 @@ struct ServeTests {
         let ingest: String
         let stdoutPath: String
 
-        static func start(_ dir: TempDir, http: String = "127.0.0.1:0", ingest: String = "127.0.0.1:0", name: String = "serve")
-            throws -> Daemon
-        {
+        static func start(
+            _ dir: TempDir, http: String = "127.0.0.1:0", ingest: String = "127.0.0.1:0", name: String = "serve",
+            extra: [String] = []
+        ) throws -> Daemon {
             let out = dir.path("\(name).out")
             let child = try Child(
                 [
                     "serve", "--http", http, "--ingest", ingest, "--db", dir.path("chunkwatch.db"), "--archive-dir",
                     dir.path("archive"), "--workers", "2",
-                ], stdout: .file(out), timeout: 120)
+                ] + extra, stdout: .file(out), timeout: 120)
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
                 let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
@@ -149,6 +150,31 @@ struct ServeTests {
         }
         #expect(shown == storedLines)
         _ = again.stop()
+    }
+}
+
+extension ServeTests {
+    @Test func sighupAppliesTheLiveValuesOfTheReloadedConfigAndRecordsThem() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let config = try dir.write("chunkwatch.yaml", "detectors:\n  size:\n    threshold: 6\n")
+        let daemon = try Daemon.start(dir, extra: ["--config", config])
+        #expect(try daemon.get("/v1/detectors/size").contains(#""threshold":"6""#))
+
+        _ = try dir.write("chunkwatch.yaml", "detectors:\n  size:\n    threshold: 11\n    window: 50\n")
+        kill(daemon.child.process.processIdentifier, SIGHUP)
+        var view = ""
+        for _ in 0..<200 {
+            view = try daemon.get("/v1/detectors/size")
+            if view.contains(#""threshold":"11""#) { break }
+            usleep(20_000)
+        }
+        #expect(view.contains(#""threshold":"11""#))
+        #expect(view.contains(#""window":"96""#), "a window change waits for a restart")
+        #expect(view.contains(#""source":"sighup""#))
+        let result = daemon.stop()
+        #expect(result.status == 0)
+        #expect(result.stderrText.contains("apply at the next start"))
     }
 }
 
