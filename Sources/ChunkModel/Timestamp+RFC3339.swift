@@ -7,6 +7,41 @@ extension Timestamp {
     /// Returns nil for anything else, including impossible dates.
     @inlinable
     public init?(rfc3339 bytes: UnsafeRawBufferPointer) {
+        guard bytes.count >= 20, let minute = Self.rfc3339Minute(bytes) else { return nil }
+        self.init(rfc3339: bytes, minute: minute)
+    }
+
+    /// The first half of parsing: seconds from the epoch to the minute that the
+    /// first 16 bytes (`YYYY-MM-DDTHH:MM`) name, before any offset, or nil when
+    /// they are not a valid date, hour and minute. Events of a stream share it
+    /// for a minute at a time, so a reader can keep it, keyed by those bytes,
+    /// and pass it to `init(rfc3339:minute:)`.
+    @inlinable
+    public static func rfc3339Minute(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard bytes.count >= 16 else { return nil }
+        @inline(__always) func two(_ i: Int) -> Int? {
+            let a = Int(bytes[i]) &- 48
+            let b = Int(bytes[i + 1]) &- 48
+            return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : nil
+        }
+        guard let y0 = two(0), let y1 = two(2), bytes[4] == UInt8(ascii: "-"),
+            let month = two(5), bytes[7] == UInt8(ascii: "-"), let day = two(8),
+            let hour = two(11), bytes[13] == UInt8(ascii: ":"), let minute = two(14)
+        else { return nil }
+        let sep = bytes[10]
+        guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " ") else { return nil }
+        let year = y0 * 100 + y1
+        guard month >= 1, month <= 12, day >= 1, day <= Civil.daysInMonth(year: year, month: month),
+            hour <= 23, minute <= 59
+        else { return nil }
+        return Int64(Civil.days(year: year, month: month, day: day)) * 86_400 + Int64(hour * 3600 + minute * 60)
+    }
+
+    /// The second half of parsing: the rest of the date-time (`:SS[.frac]` and
+    /// the offset, from byte 16 on), given what `rfc3339Minute` returned for the
+    /// same bytes.
+    @inlinable
+    public init?(rfc3339 bytes: UnsafeRawBufferPointer, minute minuteSeconds: Int64) {
         let n = bytes.count
         guard n >= 20 else { return nil }
         @inline(__always) func digit(_ i: Int) -> Int? {
@@ -17,17 +52,7 @@ extension Timestamp {
             guard let a = digit(i), let b = digit(i + 1) else { return nil }
             return a * 10 + b
         }
-        guard let y0 = two(0), let y1 = two(2), bytes[4] == UInt8(ascii: "-"),
-            let month = two(5), bytes[7] == UInt8(ascii: "-"), let day = two(8),
-            let hour = two(11), bytes[13] == UInt8(ascii: ":"), let minute = two(14),
-            bytes[16] == UInt8(ascii: ":"), var second = two(17)
-        else { return nil }
-        let sep = bytes[10]
-        guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == UInt8(ascii: " ") else { return nil }
-        let year = y0 * 100 + y1
-        guard month >= 1, month <= 12, day >= 1, day <= Civil.daysInMonth(year: year, month: month),
-            hour <= 23, minute <= 59, second <= 60
-        else { return nil }
+        guard bytes[16] == UInt8(ascii: ":"), var second = two(17), second <= 60 else { return nil }
         var i = 19
         var fraction: Int64 = 0
         if bytes[i] == UInt8(ascii: ".") {
@@ -60,8 +85,7 @@ extension Timestamp {
             second = 59
             fraction = 999_999_999
         }
-        let days = Civil.days(year: year, month: month, day: day)
-        let seconds = Int64(days) * 86_400 + Int64(hour * 3600 + minute * 60 + second) - Int64(offsetSeconds)
+        let seconds = minuteSeconds + Int64(second) - Int64(offsetSeconds)
         // Years 1678–2261 fit in Int64 nanoseconds; anything else is not an instant we can hold.
         // Before 1970 with a fraction, scale one second less and add the fraction
         // minus a second, so instants just above Int64.min still fit.

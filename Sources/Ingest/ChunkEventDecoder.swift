@@ -13,6 +13,11 @@ public struct ChunkEventDecoder: ~Copyable {
     @usableFromInline let scratch: UnsafeMutableRawBufferPointer
     @usableFromInline var nesting: [UInt64]
     public let maxLineLength: Int
+    /// The first 16 bytes (`YYYY-MM-DDTHH:MM`) of the last timestamp read and
+    /// the minute they name: a stream's events share it for a minute at a
+    /// time, so the date arithmetic is done about once a minute, not per event.
+    private var minuteKey: (UInt64, UInt64) = (0, 0)
+    private var minute: Int64 = 0
 
     public init(symbols: SymbolTable, maxLineLength: Int = 64 * 1024) {
         self.symbols = SymbolCache(table: symbols)
@@ -76,7 +81,7 @@ public struct ChunkEventDecoder: ~Copyable {
             let first = c.peek
             if first == UInt8(ascii: "\"") {
                 guard let s = c.string(scratch: scratch) else { return .notJSON }
-                guard let t = Timestamp(rfc3339: s) else { return .badTimestamp }
+                guard let t = timestamp(s) else { return .badTimestamp }
                 event.ts = t
             } else if first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) {
                 guard let n = c.number() else { return .notJSON }
@@ -103,13 +108,13 @@ public struct ChunkEventDecoder: ~Copyable {
             event.size = v
             seen.insert(.size)
         case .seq:
-            if c.consumeLiteral("null") { event.seq = -1; return nil }
+            if c.consumeNull() { event.seq = -1; return nil }
             guard isNumberStart(c.peek) else { return wrongType(&c) }
             guard let n = c.number() else { return .notJSON }
             guard let v = n.exactInteger, v >= 0 else { return .wrongType }
             event.seq = v
         case .rate:
-            if c.consumeLiteral("null") { event.rate = -1; return nil }
+            if c.consumeNull() { event.rate = -1; return nil }
             guard isNumberStart(c.peek) else { return wrongType(&c) }
             guard let n = c.number() else { return .notJSON }
             guard n.double >= 0, n.double.isFinite else { return .wrongType }
@@ -127,7 +132,7 @@ public struct ChunkEventDecoder: ~Copyable {
         case .labels:
             return labels(&c)
         case .conn, .resource, .checksum, .expectedChecksum, .hop, .op:
-            if c.consumeLiteral("null") {
+            if c.consumeNull() {
                 setSymbol(field, .none, &event)
                 return nil
             }
@@ -146,6 +151,19 @@ public struct ChunkEventDecoder: ~Copyable {
             setSymbol(field, symbol, &event)
         }
         return nil
+    }
+
+    /// `Timestamp(rfc3339:)`, with the minute of the previous timestamp reused
+    /// when the first 16 bytes are the same.
+    private mutating func timestamp(_ s: UnsafeRawBufferPointer) -> Timestamp? {
+        guard s.count >= 20 else { return nil }
+        let key = (s.loadUnaligned(as: UInt64.self), s.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
+        if key != minuteKey {
+            guard let m = Timestamp.rfc3339Minute(s) else { return nil }
+            minuteKey = key
+            minute = m
+        }
+        return Timestamp(rfc3339: s, minute: minute)
     }
 
     @inline(__always)
@@ -170,12 +188,12 @@ public struct ChunkEventDecoder: ~Copyable {
     }
 
     private mutating func nullOrWrongType(_ c: inout JSONCursor) -> RejectReason? {
-        c.consumeLiteral("null") ? nil : wrongType(&c)
+        c.consumeNull() ? nil : wrongType(&c)
     }
 
     /// `labels` must be an object of string → string; they are checked, not kept.
     private mutating func labels(_ c: inout JSONCursor) -> RejectReason? {
-        if c.consumeLiteral("null") { return nil }
+        if c.consumeNull() { return nil }
         guard c.peek == UInt8(ascii: "{") else { return wrongType(&c) }
         c.p += 1
         c.skipWhitespace()

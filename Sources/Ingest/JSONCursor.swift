@@ -45,6 +45,17 @@ struct JSONCursor {
         return true
     }
 
+    /// `consumeLiteral("null")` as one compare: optional fields ask it of
+    /// every value, and nearly always the first byte already says no.
+    @inline(__always)
+    mutating func consumeNull() -> Bool {
+        guard p < end, p.pointee == UInt8(ascii: "n"), end - p >= 4,
+            UnsafeRawPointer(p).loadUnaligned(as: UInt32.self) == UInt32(littleEndian: 0x6C6C_756E)  // "null"
+        else { return false }
+        p += 4
+        return true
+    }
+
     // MARK: Strings
 
     /// Reads a string whose opening quote is at the cursor. Without escapes the

@@ -40,12 +40,21 @@ public final class Engine {
     /// the order of `detectors`.
     @discardableResult
     public func process(_ event: ChunkEvent, scores: UnsafeMutableBufferPointer<Double>?) -> Double {
-        sequencer.advance(to: event.ts) { tick, seq in
-            shard.handle(ShardMessage(kind: .tick, seq: seq, watermark: tick, event: .empty), collect)
-            emitPending()
+        // Closures that capture the engine retain and release it each time they
+        // are made, so the per-event path makes none: ticks are rare, and the
+        // event's alerts are collected through a pointer to `pending`.
+        if sequencer.tickDue(at: event.ts) {
+            sequencer.advance(to: event.ts) { tick, seq in
+                shard.handle(ShardMessage(kind: .tick, seq: seq, watermark: tick, event: .empty), collect)
+                emitPending()
+            }
+        } else {
+            sequencer.advance(to: event.ts) { _, _ in }
         }
         let m = ShardMessage(kind: .event, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: event)
-        let top = shard.handle(m, scores: scores, collect)
+        let top = withUnsafeMutablePointer(to: &pending) { pending in
+            shard.handle(m, scores: scores) { pending.pointee.append($0) }
+        }
         if !pending.isEmpty { emitPending() }
         return top
     }

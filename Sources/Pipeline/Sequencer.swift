@@ -26,7 +26,7 @@ struct Sequencer: Codable {
     /// stream position.
     mutating func advance(to ts: Timestamp, _ tick: (Timestamp, Int64) -> Void) {
         guard ts > watermark else { return }
-        let boundary = ts.nanoseconds >= 0 ? ts.nanoseconds / tickNanos : (ts.nanoseconds + 1) / tickNanos - 1
+        let boundary = tickBoundary(ts)
         if lastTick == .min {
             lastTick = boundary
         } else if boundary > lastTick {
@@ -40,5 +40,16 @@ struct Sequencer: Codable {
             lastTick = boundary
         }
         watermark = ts
+    }
+
+    /// Whether `advance(to: ts)` would send a tick. The per-event path asks
+    /// first, so that the usual event, which crosses no boundary, does not build
+    /// a tick closure that captures the engine (a retain and a release per event).
+    func tickDue(at ts: Timestamp) -> Bool {
+        ts > watermark && lastTick != .min && tickBoundary(ts) > lastTick
+    }
+
+    private func tickBoundary(_ ts: Timestamp) -> Int64 {
+        ts.nanoseconds >= 0 ? ts.nanoseconds / tickNanos : (ts.nanoseconds + 1) / tickNanos - 1
     }
 }
