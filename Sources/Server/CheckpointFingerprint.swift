@@ -10,8 +10,8 @@ import Config
 /// binary layout of the baselines) and every setting that shapes baselines.
 /// Live values (thresholds, cooldowns) are left out: changing them keeps the
 /// checkpoint good.
-enum CheckpointFingerprint {
-    static func of(_ config: ChunkWatchConfig) -> String {
+public enum CheckpointFingerprint {
+    public static func of(_ config: ChunkWatchConfig) -> String {
         var shaping = config.withLiveValues(of: ChunkWatchConfig())
         shaping.pipeline.batchSize = 0  // batching does not change any state
         shaping.pipeline.queueDepth = 0

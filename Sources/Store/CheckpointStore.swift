@@ -5,6 +5,8 @@ import ChunkModel
 public final class CheckpointStore {
     public let database: Database
     public let keep: Int
+    /// Whose checkpoints: `serve`, or `backfill` for a backfill to resume.
+    public let kind: String
 
     public struct Checkpoint: Sendable {
         public var takenAt: Timestamp
@@ -24,39 +26,51 @@ public final class CheckpointStore {
         }
     }
 
-    public init(database: Database, keep: Int = 2) throws(StoreError) {
+    public init(database: Database, kind: String = "serve", keep: Int = 2) throws(StoreError) {
         self.database = database
+        self.kind = kind
         self.keep = Swift.max(1, keep)
         try Migrations.run(on: database)
     }
 
     public func save(_ c: Checkpoint) throws(StoreError) {
         let insert = try database.prepare(
-            "INSERT INTO checkpoints (taken_at, watermark, events, fingerprint, data) VALUES (?, ?, ?, ?, ?)")
+            "INSERT INTO checkpoints (taken_at, watermark, events, fingerprint, data, kind) VALUES (?, ?, ?, ?, ?, ?)")
         try database.transaction { () throws(StoreError) in
             insert.bind(1, c.takenAt.epochMilliseconds)
             insert.bind(2, c.watermark.nanoseconds)
             insert.bind(3, Int64(c.events))
             insert.bind(4, c.fingerprint)
             insert.bind(5, c.data)
+            insert.bind(6, kind)
             try insert.step()
             try database.execute(
-                "DELETE FROM checkpoints WHERE id NOT IN (SELECT id FROM checkpoints ORDER BY id DESC LIMIT \(keep))")
+                "DELETE FROM checkpoints WHERE kind = '\(kind)' AND id NOT IN "
+                    + "(SELECT id FROM checkpoints WHERE kind = '\(kind)' ORDER BY id DESC LIMIT \(keep))")
         }
     }
 
     public func latest() throws(StoreError) -> Checkpoint? {
         let s = try database.prepare(
-            "SELECT taken_at, watermark, events, fingerprint, data FROM checkpoints ORDER BY id DESC LIMIT 1")
+            "SELECT taken_at, watermark, events, fingerprint, data FROM checkpoints WHERE kind = ? ORDER BY id DESC LIMIT 1")
+        s.bind(1, kind)
         guard try s.step() else { return nil }
         return Checkpoint(
             takenAt: Timestamp(epochMilliseconds: Int64(s.int(0))), watermark: Timestamp(nanoseconds: Int64(s.int(1))),
             events: s.int(2), fingerprint: s.string(3) ?? "", data: s.blob(4))
     }
 
+    /// Drops every checkpoint of this kind (a backfill that finished).
+    public func clear() throws(StoreError) {
+        let s = try database.prepare("DELETE FROM checkpoints WHERE kind = ?")
+        s.bind(1, kind)
+        try s.step()
+    }
+
     public var count: Int {
         get throws(StoreError) {
-            let s = try database.prepare("SELECT count(*) FROM checkpoints")
+            let s = try database.prepare("SELECT count(*) FROM checkpoints WHERE kind = ?")
+            s.bind(1, kind)
             return try s.step() ? s.int(0) : 0
         }
     }

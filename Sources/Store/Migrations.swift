@@ -51,6 +51,10 @@ enum Migrations {
             data        BLOB NOT NULL
         );
         """,
+        // 4: the daemon's checkpoints and an interrupted backfill's are kept apart.
+        """
+        ALTER TABLE checkpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'serve';
+        """,
     ]
 
     static func run(on db: Database) throws(StoreError) {

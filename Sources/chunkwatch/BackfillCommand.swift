@@ -5,6 +5,7 @@ import Config
 import Detectors
 import Ingest
 import Pipeline
+import Server
 import Store
 
 struct BackfillCommand: ParsableCommand {
@@ -54,6 +55,22 @@ struct BackfillCommand: ParsableCommand {
         var settings = config.pipeline
         if let workers { settings.workers = workers }
         let engine = makePipeline(registry: config.registry(), symbols: symbols, sink: sink, settings: settings)
+        var resume: BackfillResume?
+        var skip = 0
+        if let db {
+            var resumeConfig = config
+            resumeConfig.pipeline = settings
+            do {
+                resume = try BackfillResume(
+                    databasePath: db, fingerprint: CheckpointFingerprint.of(resumeConfig),
+                    inputs: input.expandedInputs(report: false).inputs)
+            } catch {
+                throw CLIError(error.description)
+            }
+            let (n, note) = resume!.resume(into: engine, symbols: symbols)
+            skip = n
+            if let note, !quiet { printError("backfill: " + note) }
+        }
         let bar = ProgressBar(totalBytes: input.knownTotalBytes)
         let started = Timestamp.now()
         var bytesSeen = 0
@@ -74,11 +91,16 @@ struct BackfillCommand: ParsableCommand {
                     }
                 }
             },
-            rejectedPrincipal: { principal, ts in engine.rejected(principal: principal, at: ts) }
+            rejectedPrincipal: { principal, ts in engine.rejected(principal: principal, at: ts) },
+            skipping: skip,
+            fileDone: { index, _ in
+                try resume?.fileDone(index, engine: engine, symbols: symbols, events: engine.eventsProcessed) { try sink.flush() }
+            }
         ) { event in
             engine.process(event)
         }
         do { try engine.finish() } catch { throw CLIError("\(error)") }
+        if complete { try resume?.finished() }
         bar.finish()
         // When nothing could be read, the error lines above say all there is.
         if !quiet && (complete || counts.lines > 0 || bytesSeen > 0) {

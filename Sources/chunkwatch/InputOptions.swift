@@ -21,21 +21,15 @@ struct InputOptions: ParsableArguments {
     /// A file that cannot be read or is corrupt is reported on stderr as one
     /// line and skipped; the others still run. Returns the counts and whether
     /// every input was read to its end.
+    ///
+    /// `skipping` leading inputs are passed over (a resumed backfill has read
+    /// them already); `fileDone` is called after each input read to its end.
     func forEachEvent(
         symbols: SymbolTable, progress: ((Int) -> Void)? = nil,
-        rejectedPrincipal: ((Symbol, Timestamp?) -> Void)? = nil, _ body: (ChunkEvent) throws -> Void
+        rejectedPrincipal: ((Symbol, Timestamp?) -> Void)? = nil, skipping: Int = 0,
+        fileDone: ((_ index: Int, _ input: InputFile) throws -> Void)? = nil, _ body: (ChunkEvent) throws -> Void
     ) throws -> (counts: IngestCounts, complete: Bool, totalBytes: Int?) {
-        // Each argument on its own: a missing one is reported and skipped, the rest still run.
-        var inputs: [InputFile] = []
-        var complete = true
-        for argument in files {
-            do {
-                inputs += try InputFile.expand([argument])
-            } catch {
-                printError(error.description)
-                complete = false
-            }
-        }
+        var (inputs, complete) = expandedInputs()
         let reader = EventReader(symbols: symbols)
         reader.onRejectedPrincipal = rejectedPrincipal
         if let rejects {
@@ -45,9 +39,14 @@ struct InputOptions: ParsableArguments {
         if let progress {
             reader.onProgress = { _, bytes in progress(doneBytes + bytes) }
         }
-        for input in inputs {
+        for (index, input) in inputs.enumerated() {
+            if index < skipping {
+                doneBytes += input.size ?? 0
+                continue
+            }
             do {
                 try reader.read(input, body)
+                try fileDone?(index, input)
             } catch let error as IngestError {
                 printError(error.description)
                 complete = false
@@ -60,6 +59,22 @@ struct InputOptions: ParsableArguments {
         let sizes = inputs.map(\.size)
         let total = sizes.contains(where: { $0 == nil }) ? nil : sizes.reduce(0) { $0 + ($1 ?? 0) }
         return (reader.counts, complete, total)
+    }
+
+    /// The inputs with directories expanded; a missing one is reported (one
+    /// line) and left out, and `complete` is then false.
+    func expandedInputs(report: Bool = true) -> (inputs: [InputFile], complete: Bool) {
+        var inputs: [InputFile] = []
+        var complete = true
+        for argument in files {
+            do {
+                inputs += try InputFile.expand([argument])
+            } catch {
+                if report { printError(error.description) }
+                complete = false
+            }
+        }
+        return (inputs, complete)
     }
 
     /// The byte total of the inputs when every size is known (no stdin), for progress.
