@@ -173,8 +173,8 @@ struct HTTPAPI: Sendable {
     }
 }
 
-/// `since` as tail takes it: an RFC 3339 time, or a duration back from now.
-func parseSince(_ text: String) -> Timestamp? {
+/// `since` as tail and `GET /v1/alerts` take it: an RFC 3339 time, or a duration back from now.
+public func parseSince(_ text: String) -> Timestamp? {
     if let t = Timestamp(rfc3339: text) { return t }
     let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
     for (suffix, scale) in units where text.hasSuffix(suffix) {

@@ -57,7 +57,7 @@ struct TailCommand: ParsableCommand {
         if let minSeverity, Severity(name: minSeverity) == nil {
             throw ValidationError("--min-severity must be one of info, low, medium, high, critical")
         }
-        if let since, Self.sinceTime(since) == nil {
+        if let since, parseSince(since) == nil {
             throw ValidationError("--since expects an RFC 3339 time or a duration such as 15m, 2h, 7d (got '\(since)')")
         }
     }
@@ -69,7 +69,7 @@ struct TailCommand: ParsableCommand {
 
     private var query: AlertQuery {
         var q = AlertQuery()
-        q.since = since.flatMap(Self.sinceTime)
+        q.since = since.flatMap(parseSince)
         q.minSeverity = minSeverity.flatMap { Severity(name: $0) }
         q.principal = principal
         q.detector = detector
@@ -137,16 +137,6 @@ struct TailCommand: ParsableCommand {
             sleep(delay)
             delay = Swift.min(delay * 2, 10)
         }
-    }
-
-    static func sinceTime(_ text: String) -> Timestamp? {
-        if let t = Timestamp(rfc3339: text) { return t }
-        let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let n = Int64(text.dropLast(suffix.count)), n >= 0 else { continue }
-            return Timestamp(nanoseconds: Timestamp.now().nanoseconds - n * scale)
-        }
-        return nil
     }
 
     static func escape(_ s: String) -> String {
