@@ -15,6 +15,8 @@ public struct ChunkWatchConfig: Sendable, Equatable {
     public var silence = SilenceDetector.Settings()
     /// Detectors switched off by `enabled: false`.
     public var disabled: Set<String> = []
+    /// Alert sinks of the daemon (`alerts:`).
+    public var alerts = AlertSinkSettings()
 
     public init() {}
 

@@ -55,7 +55,7 @@ extension ChunkWatchConfig {
         }
         guard let root else { return (config, []) }  // an empty file is the defaults
         guard let top = root.mapping else {
-            problem(root, "the top level must be a mapping with 'pipeline' and/or 'detectors'")
+            problem(root, "the top level must be a mapping with 'pipeline', 'detectors' and/or 'alerts'")
             return (config, problems)
         }
         for (keyNode, value) in top {
@@ -75,8 +75,10 @@ extension ChunkWatchConfig {
                     }
                     apply(section: section, body, at: "detectors.\(name)", to: &config, problem)
                 }
+            case "alerts":
+                applyAlerts(value, to: &config, problem)
             default:
-                problem(keyNode, "unknown key '\(keyNode.string ?? "?")' at the top level; known: pipeline, detectors")
+                problem(keyNode, "unknown key '\(keyNode.string ?? "?")' at the top level; known: pipeline, detectors, alerts")
             }
         }
         return (config, problems)
@@ -114,6 +116,39 @@ extension ChunkWatchConfig {
             switch parameter.parse(scalar.string) {
             case .success(let value): parameter.set(&config, value)
             case .failure(let p): problem(valueNode, "\(path).\(key): \(p.message)")
+            }
+        }
+    }
+
+    private static func applyAlerts(_ body: Node, to config: inout ChunkWatchConfig, _ problem: (Node?, String) -> Void) {
+        if case .scalar(let s) = body, s.string.isEmpty || s.string == "~" || s.string == "null" { return }
+        guard let mapping = body.mapping else {
+            problem(body, "'alerts' must be a mapping of sinks")
+            return
+        }
+        for (keyNode, valueNode) in mapping {
+            let key = keyNode.string ?? ""
+            guard case .scalar(let scalar) = valueNode else {
+                problem(valueNode, "alerts.\(key): expected a single value")
+                continue
+            }
+            let text = scalar.string
+            switch key {
+            case "stdout":
+                switch text.lowercased() {
+                case "true", "yes", "on": config.alerts.stdout = true
+                case "false", "no", "off": config.alerts.stdout = false
+                default: problem(valueNode, "alerts.stdout: expected true or false")
+                }
+            case "file":
+                config.alerts.file = text.isEmpty ? nil : text
+            case "alertmanager":
+                if !text.isEmpty && !text.hasPrefix("http://") {
+                    problem(valueNode, "alerts.alertmanager: expected an http:// URL such as http://127.0.0.1:9093")
+                }
+                config.alerts.alertmanager = text.isEmpty ? nil : text
+            default:
+                problem(keyNode, "unknown key '\(key)' in alerts; known: \(AlertSinkSettings.keys.joined(separator: ", "))")
             }
         }
     }

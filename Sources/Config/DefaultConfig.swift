@@ -23,6 +23,7 @@ extension ChunkWatchConfig {
             if i > 0 { out += "\n" }
             write(section, indent: "  ")
         }
+        out += "\n" + alerts.yaml()
         return out
     }
 }

@@ -105,14 +105,22 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "chunkwatch")
-        let (alertsOut, alertmanager) = (self.alertsOut, self.alertmanager)
+        // The command line adds to the configuration's sinks.
+        let sinkSettings = settings.config.alerts
+        var targets: [String] = []
+        for target in [sinkSettings.stdout ? "-" : nil, sinkSettings.file, self.alertsOut].compactMap({ $0 })
+        where !targets.contains(target) {
+            targets.append(target)
+        }
+        let ndjsonTargets = targets
+        let alertmanager = self.alertmanager ?? sinkSettings.alertmanager
         if let alertmanager {
             // Checked now, so a bad URL is a one-line error before anything starts.
             do { _ = try HTTPStreamClient(url: alertmanager) } catch { throw CLIError("--alertmanager: \(error)") }
         }
         settings.extraSinks = {
             var sinks: [any AlertSink] = []
-            if let alertsOut { sinks.append(try NDJSONAlertSink(path: alertsOut, append: alertsOut != "-")) }
+            for target in ndjsonTargets { sinks.append(try NDJSONAlertSink(path: target, append: target != "-")) }
             if let alertmanager { sinks.append(try AlertmanagerSink(url: alertmanager, logger: logger)) }
             return sinks
         }

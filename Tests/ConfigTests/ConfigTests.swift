@@ -86,3 +86,43 @@ import Testing
         #expect(config.size.cooldown == .nanoseconds(Int64(seconds * 1e9)))
     }
 }
+
+@Suite struct AlertSinkConfigTests {
+    @Test func theAlertsSectionSetsTheDaemonsSinks() throws {
+        let config = try ChunkWatchConfig.load(yaml: """
+            alerts:
+              stdout: true
+              file: /var/log/chunkwatch/alerts.ndjson
+              alertmanager: http://127.0.0.1:9093
+            """)
+        #expect(config.alerts.stdout)
+        #expect(config.alerts.file == "/var/log/chunkwatch/alerts.ndjson")
+        #expect(config.alerts.alertmanager == "http://127.0.0.1:9093")
+    }
+
+    @Test func itsProblemsHaveTheirLines() {
+        let (_, problems) = ChunkWatchConfig.check(yaml: """
+            alerts:
+              stdout: sometimes
+              alertmanager: ftp://x
+              webhook: http://x
+            """, file: "c.yaml")
+        #expect(problems.map(\.line) == [2, 3, 4])
+        #expect(problems.last?.message.contains("known: stdout, file, alertmanager") == true)
+    }
+
+    @Test func liveTuningChecksValuesAndRefusesWhatShapesBaselines() throws {
+        var config = ChunkWatchConfig()
+        try config.setLive(detector: "size", parameter: "threshold", to: "8.5")
+        #expect(config.size.threshold == 8.5)
+        #expect(throws: TuningError.self) { try config.setLive(detector: "size", parameter: "window", to: "10") }
+        #expect(throws: TuningError.self) { try config.setLive(detector: "size", parameter: "threshold", to: "-2") }
+        #expect(throws: TuningError.self) { try config.setLive(detector: "nope", parameter: "threshold", to: "1") }
+        let diff = ChunkWatchConfig().liveDifferences(to: config)
+        #expect(diff.count == 1 && diff[0].detector == "size" && diff[0].old == "6" && diff[0].new == "8.5")
+        // A running detector takes the new value.
+        let size = SizeDetector()
+        config.retune(size)
+        #expect(size.settings.threshold == 8.5)
+    }
+}
