@@ -96,7 +96,10 @@ struct AlertmanagerSinkTests {
 
     @Test("a full queue drops its oldest alerts and counts them; close does not wait out a backoff")
     func dropsOldest() async throws {
-        let port = try freePort()  // nothing listens there
+        // A port bound but never listened on: connections are refused, and no other
+        // test's server can take it meanwhile (a freed port can be handed out again).
+        let (port, holder) = try deadPort()
+        defer { close(holder) }
         var settings = fastSettings()
         settings.maxQueued = 3
         settings.batchSize = 1
@@ -231,8 +234,14 @@ private func waitUntil(seconds: Double = 10, _ condition: () -> Bool) async thro
 
 /// A loopback port nothing listens on (for a moment).
 private func freePort() throws -> Int {
+    let (port, fd) = try deadPort()
+    close(fd)
+    return port
+}
+
+/// A loopback port bound (not listening) by the returned descriptor.
+private func deadPort() throws -> (port: Int, fd: Int32) {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
     addr.sin_port = 0
@@ -241,8 +250,11 @@ private func freePort() throws -> Int {
     let ok = withUnsafeMutablePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
     }
-    guard ok else { throw ServerError("cannot find a free port: \(String(cString: strerror(errno)))") }
-    return Int(UInt16(bigEndian: addr.sin_port))
+    guard ok else {
+        close(fd)
+        throw ServerError("cannot find a free port: \(String(cString: strerror(errno)))")
+    }
+    return (Int(UInt16(bigEndian: addr.sin_port)), fd)
 }
 
 /// An alert as `GET /api/v2/alerts` lists it.
