@@ -13,6 +13,8 @@ let package = Package(
         // here and crashes retain/release counting on Swift 6.3; malloc counts are
         // what we need.
         .package(url: "https://github.com/ordo-one/benchmark", exact: "1.38.1", traits: ["MallocInterposer"]),
+        // ServerBenchmarks hands the daemon a Logger.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -26,7 +28,7 @@ let package = Package(
     ]
 )
 
-for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks"] {
+for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "ServerBenchmarks"] {
     package.targets.append(
         .executableTarget(
             name: suite,
@@ -39,7 +41,12 @@ for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks"] {
                 .product(name: "Detectors", package: "chunkwatch"),
                 .product(name: "Alerting", package: "chunkwatch"),
                 .product(name: "Pipeline", package: "chunkwatch"),
-            ],
+            ] + (suite == "ServerBenchmarks"
+                ? [
+                    .product(name: "Server", package: "chunkwatch"),
+                    .product(name: "Workload", package: "chunkwatch"),
+                    .product(name: "Logging", package: "swift-log"),
+                ] : []),
             path: "Benchmarks/\(suite)",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))

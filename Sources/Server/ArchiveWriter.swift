@@ -4,7 +4,9 @@ import Glibc
 import Darwin
 #endif
 import ChunkModel
+import Dispatch
 import Ingest
+import Synchronization
 
 /// Appends every accepted event line to LZ4 archives under one directory,
 /// rotated by size and age, that `backfill` and `lz4 -dc` read back.
@@ -49,6 +51,9 @@ public final class ArchiveWriter {
     public private(set) var failedWrites = 0
     /// What start-up recovery did with files a crash left open.
     public private(set) var recovered: [RecoveredArchive] = []
+    /// Closes files in the background, in order.
+    private let closer = DispatchQueue(label: "chunkwatch.archive-closer")
+    private let closed = ClosedFiles()
 
     public init(directory: String, settings: Settings = .init(), clock: @escaping @Sendable () -> Timestamp = Timestamp.now)
         throws(ArchiveError)
@@ -91,14 +96,17 @@ public final class ArchiveWriter {
         let now = clock()
         if encoder.contentBytes + staged >= settings.maxBytes || now - openedAt >= settings.maxAge {
             closeFile()
+            settleReported()
         } else if now - lastFlush >= settings.flushInterval {
             flush()
         }
     }
 
-    /// Closes and renames the current file; throws the first write failure since the last close.
+    /// Closes and renames the current file (and waits for every file closed
+    /// before); throws the first write failure since the last close.
     public func close() throws(ArchiveError) {
         if fd >= 0 { closeFile() }
+        settleClosed()
         if let failure {
             self.failure = nil
             failedWrites = 0
@@ -136,14 +144,35 @@ public final class ArchiveWriter {
     private func closeFile() {
         compressStaged()
         encoder.end(writeOut)
-        fsync(fd)
-        Glibc.close(fd)
+        // fsync takes tens of milliseconds on a full file: it runs on a thread of
+        // its own, so ingest (and the alerts behind it) never waits for the disk.
+        // The file is renamed into view only once it is on disk.
+        let (file, hidden, final) = (fd, hiddenPath, finalPath)
         fd = -1
-        if rename(hiddenPath, finalPath) != 0 {
-            fail("cannot rename \(hiddenPath): \(String(cString: strerror(errno)))")
-        } else {
-            filesClosed += 1
+        closer.async { [closed] in
+            fsync(file)
+            Glibc.close(file)
+            let failure = rename(hidden, final) == 0 ? nil : "cannot rename \(hidden): \(String(cString: strerror(errno)))"
+            closed.state.withLock { c in
+                if let failure { c.failures.append(failure) } else { c.files += 1 }
+            }
         }
+    }
+
+    /// Takes in what the closer has reported so far, without waiting.
+    private func settleReported() {
+        let (files, failures) = closed.state.withLock { c in
+            defer { c = (0, []) }
+            return (c.files, c.failures)
+        }
+        filesClosed += files
+        for f in failures { fail(f) }
+    }
+
+    /// Waits for the files handed to the closer, and takes in what it reported.
+    private func settleClosed() {
+        closer.sync {}
+        settleReported()
     }
 
     private func compressStaged() {
@@ -190,4 +219,9 @@ public struct ArchiveError: Error, Sendable, Equatable, CustomStringConvertible 
     public var path: String
     public var message: String
     public var description: String { "\(path): \(message)" }
+}
+
+/// What the closer thread reports back: files closed, and failures.
+private final class ClosedFiles: Sendable {
+    let state = Mutex<(files: Int, failures: [String])>((0, []))
 }
