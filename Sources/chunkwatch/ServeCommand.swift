@@ -22,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
 
             Example:
               chunkwatch serve --db chunkwatch.db --archive-dir archive
-              chunkwatch gen --live > /dev/tcp/127.0.0.1/7071     # in bash
+              chunkwatch gen --live --output tcp://127.0.0.1:7071
               chunkwatch tail --server http://127.0.0.1:7070 --follow
             """
     )
@@ -33,7 +33,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Address of the TCP listener for taps (NDJSON lines).", valueName: "host:port"))
     var ingest: String = "127.0.0.1:7071"
 
-    @Option(name: .long, help: ArgumentHelp("SQLite database for alerts and detector changes (created if missing).", valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp("SQLite database for alerts, detector changes and checkpoints (created if missing).", valueName: "file"))
     var db: String = "./chunkwatch.db"
 
     @Option(name: .long, help: ArgumentHelp("Directory for the LZ4 archives of every accepted event.", valueName: "dir"))
@@ -47,6 +47,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Seconds an archive file stays open before it rotates.", valueName: "seconds"))
     var archiveRotateSeconds: Int = 3600
+
+    @Option(name: .long, help: ArgumentHelp("Seconds between checkpoints of the baselines (one is also written at shutdown).", valueName: "seconds"))
+    var checkpointSeconds: Int = 60
 
     @OptionGroup var configOption: ConfigOption
 
@@ -77,6 +80,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
         if archiveRotateMib < 1 { throw ValidationError("--archive-rotate-mib must be at least 1") }
         if archiveRotateSeconds < 1 { throw ValidationError("--archive-rotate-seconds must be at least 1") }
+        if checkpointSeconds < 1 { throw ValidationError("--checkpoint-seconds must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
         }
@@ -92,6 +96,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.archiveDirectory = noArchive ? nil : archiveDir
         settings.archive.maxBytes = archiveRotateMib << 20
         settings.archive.maxAge = .seconds(archiveRotateSeconds)
+        settings.checkpointInterval = .seconds(checkpointSeconds)
         settings.config = try configOption.load()
         settings.configPath = configOption.config
         if let workers { settings.config.pipeline.workers = workers }
