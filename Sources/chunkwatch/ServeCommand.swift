@@ -15,7 +15,9 @@ struct ServeCommand: AsyncParsableCommand {
             The first line of output names the addresses bound (port 0 picks a free port).
 
             SIGTERM or SIGINT: stop taking events, process what was taken, close the archive, exit 0. \
-            SIGHUP: reload --config and apply its live values (thresholds, cooldowns).
+            SIGHUP: reload --config and apply its live values (thresholds, cooldowns). \
+            Baselines are checkpointed into the database every --checkpoint-seconds and at \
+            shutdown, and restored at start.
 
             HTTP API: POST /v1/events, GET /v1/alerts, GET /v1/alerts/stream (SSE), GET /v1/baselines, \
             GET|PUT /v1/detectors/{name}, GET /metrics, GET /healthz (docs/api.md).
