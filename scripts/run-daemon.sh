@@ -12,6 +12,7 @@ serve=$!
 stop() {
     trap - INT TERM EXIT
     [ -n "${gen:-}" ] && kill "$gen" 2>/dev/null || true
+    [ -n "${tail:-}" ] && kill "$tail" 2>/dev/null || true
     kill -TERM "$serve" 2>/dev/null || true
     wait "$serve" 2>/dev/null || true
 }
@@ -20,7 +21,8 @@ trap stop INT TERM EXIT
 cat <<MSG
 
 chunkwatch is running: HTTP API on http://$HTTP, taps send NDJSON to $INGEST.
-gen is feeding it a day of traffic from 20 principals, 2400x faster than real time.
+gen is feeding it a day of traffic from 20 principals, 2400x faster than real time
+(the whole day takes about 40 s); the alerts show below as they fire.
 
 In a second terminal:
   $BIN tail --server http://$HTTP --follow           # alerts as they fire
@@ -32,6 +34,10 @@ Ctrl-C here stops both.
 MSG
 "$BIN" gen --principals 20 --hours 24 --seed 7 --live --speed 2400 --output "tcp://$INGEST" &
 gen=$!
-wait "$gen" || true
-echo "gen finished its day of traffic; the daemon keeps running (Ctrl-C to stop)."
+# The alerts, as they fire, in this terminal too.
+"$BIN" tail --server "http://$HTTP" --follow &
+tail=$!
+if wait "$gen"; then
+    echo "gen finished its day of traffic; the daemon keeps running (Ctrl-C to stop)." >&2
+fi
 wait "$serve"
