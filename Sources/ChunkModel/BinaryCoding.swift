@@ -32,7 +32,30 @@ private struct RawArrayCodec {
     let append: (Any, inout [UInt8]) -> Void
     let read: ([UInt8], inout Int) throws -> Any
 
-    static func of<Element: BitwiseCopyable>(_: Element.Type) -> RawArrayCodec {
+    static func of<Element: BitwiseCopyable>(_: Element.Type) -> RawArrayCodec { ofPlainData(Element.self) }
+}
+
+/// A plain struct of numbers (no references, no padding that matters) whose
+/// arrays a checkpoint may copy as raw memory: baselines keep most of their
+/// state in arrays of such structs, and encoding them field by field made a
+/// checkpoint of 300 k keys take over a second. The form is for the same build
+/// only, which checkpoints check.
+public protocol RawCheckpointable: Codable {}
+
+private protocol RawElementArray {
+    static var rawCodec: RawArrayCodec? { get }
+}
+
+extension Array: RawElementArray where Element: RawCheckpointable {
+    fileprivate static var rawCodec: RawArrayCodec? {
+        // Checked, not trusted: an element with a reference inside takes the safe path.
+        _isPOD(Element.self) ? .ofPlainData(Element.self) : nil
+    }
+}
+
+extension RawArrayCodec {
+    /// For elements known only to be plain data (checked with `_isPOD` by the caller).
+    fileprivate static func ofPlainData<Element>(_: Element.Type) -> RawArrayCodec {
         RawArrayCodec(
             append: { any, bytes in
                 let a = any as! [Element]
@@ -58,9 +81,11 @@ private struct RawArrayCodec {
     }
 }
 
-/// Which array types take the raw path (a closed list: Bool and enums stay on the checked path).
+/// Which array types take the raw path: arrays of fixed-width numbers, and of
+/// plain structs that opt in (Bool and enums alone stay on the checked path).
 private func rawArrayType(_ t: Any.Type) -> RawArrayCodec? {
-    switch t {
+    if let plain = t as? any RawElementArray.Type { return plain.rawCodec }
+    return switch t {
     case is [Float].Type: .of(Float.self)
     case is [Double].Type: .of(Double.self)
     case is [UInt8].Type: .of(UInt8.self)

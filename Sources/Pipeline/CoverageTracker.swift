@@ -5,7 +5,7 @@ import ChunkModel
 /// of event time, so every alert can say how much of its principal's recent
 /// data never reached the detectors. Bounded like every baseline.
 struct CoverageTracker: Codable {
-    private struct Hours: Codable {
+    private struct Hours: Codable, RawCheckpointable {
         var hour: Int64 = .min
         var current: Int32 = 0
         var previous: Int32 = 0

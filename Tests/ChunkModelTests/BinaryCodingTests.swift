@@ -53,6 +53,31 @@ import Testing
         #expect(throws: (any Error).self) { try BinaryCoding.decode(Outer.self, from: bytes + [0]) }
     }
 
+    struct Plain: RawCheckpointable, Equatable {
+        var a: Int64
+        var b: Float
+        var c: Bool
+        var d: Direction
+    }
+
+    /// Marked plain, but holds a reference: must still come back right.
+    struct NotPlain: RawCheckpointable, Equatable {
+        var name: String
+        var n: Int32
+    }
+
+    @Test func plainStructArraysTakeTheRawPathAndOthersStaySafe() throws {
+        let plain = (0..<1000).map { (i: Int) -> Plain in
+            let d: Direction = i % 3 == 0 ? .outbound : .inbound
+            return Plain(a: Int64(i) * -7, b: Float(i) / 3, c: i % 2 == 0, d: d)
+        }
+        let bytes = try BinaryCoding.encode(plain)
+        #expect(bytes.count == 8 + plain.count * MemoryLayout<Plain>.stride, "count + raw memory")
+        #expect(try BinaryCoding.decode([Plain].self, from: bytes) == plain)
+        let notPlain = (0..<50).map { NotPlain(name: "principal-\($0)-" + String(repeating: "x", count: $0), n: Int32($0)) }
+        #expect(try BinaryCoding.decode([NotPlain].self, from: try BinaryCoding.encode(notPlain)) == notPlain)
+    }
+
     @Test func stringKeyedDictionariesAreRefused() {
         #expect(throws: BinaryCodingError.self) { try BinaryCoding.encode(["a": 1]) }
     }
