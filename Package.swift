@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Store", targets: ["Store"]),
         .library(name: "Server", targets: ["Server"]),
         .library(name: "ChunkWatchTestKit", targets: ["ChunkWatchTestKit"]),
+        .library(name: "ChunkTap", targets: ["ChunkTap"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,7 @@ let package = Package(
         .target(name: "Alerting", dependencies: ["ChunkModel"]),
         .target(name: "Pipeline", dependencies: ["ChunkModel", "Ingest", "Baselines", "Detectors", "Alerting"]),
         .target(name: "Workload", dependencies: ["ChunkModel"]),
+        .target(name: "ChunkTap", dependencies: ["ChunkModel"]),
         .target(name: "Store", dependencies: ["CSQLite", "ChunkModel", "Alerting"]),
         .target(
             name: "Server",
@@ -101,6 +103,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .testTarget(name: "ChunkTapTests", dependencies: ["ChunkTap", "ChunkModel", "Server", "Store"]),
         .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),
     ]
 )

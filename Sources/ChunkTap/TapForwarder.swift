@@ -1,0 +1,196 @@
+import ChunkModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The forwarder thread's loop: take a batch from the ring, format it, send it
+/// to the collector; reconnect with bounded exponential backoff when the
+/// collector is away. While it is away the batch waits here and the ring fills;
+/// once full, `record` drops and counts (the ring is the only buffer that grows
+/// with an outage, and it does not grow).
+///
+/// Delivery: a batch is kept until the socket took all of it. When a write
+/// fails part-way, the lines the socket had fully taken count as sent, and the
+/// rest (from the interrupted line on) goes again on the next connection.
+final class TapForwarder: @unchecked Sendable {
+    // @unchecked: all mutable state below is touched only by the forwarder thread.
+    private let tap: ChunkTap
+    private let writer: TapLineWriter
+    private var pending = OutputBuffer(capacity: 256 * 1024)
+    private var pendingEvents = 0
+    private var connection: CollectorConnection?
+    private var backoff: Int64
+    private var nextAttempt: Int64 = 0
+    private var names: [TapRegistry.Names] = []
+    private var reportedDrops: [Int] = []
+    private var lastReport: Timestamp = .now()
+    private var nextReport: Int64
+    private var nextIdleCheck: Int64 = 0
+
+    init(tap: ChunkTap) {
+        self.tap = tap
+        writer = TapLineWriter(connPrefix: tap.settings.connPrefix)
+        backoff = tap.settings.backoffInitial.nanosecondsClamped
+        nextReport = Self.monotonic() + tap.settings.dropReportInterval.nanosecondsClamped
+    }
+
+    func run() {
+        var deadline = Int64.max
+        while true {
+            let stopping = tap.stopRequested.load(ordering: .acquiring)
+            if stopping && deadline == .max { deadline = Self.monotonic() + tap.settings.closeTimeout.nanosecondsClamped }
+            if pending.isEmpty { fill(final: stopping) }
+            if pending.isEmpty {
+                if stopping { break }
+                noticeClosedWhileIdle()
+                Self.sleep(tap.settings.idleWait.nanosecondsClamped)
+                continue
+            }
+            if Self.monotonic() > deadline { break }
+            if !ensureConnection() {
+                Self.sleep(min(max(nextAttempt - Self.monotonic(), 0), 20_000_000) + 1_000_000)
+                continue
+            }
+            send()
+        }
+        let left = tap.ring.count + pendingEvents
+        tap.counters.withLock { $0.droppedAtClose = left }
+        connection?.close()
+        connection = nil
+    }
+
+    /// Moves up to a batch from the ring into `pending`, plus a drop report when one is due.
+    private func fill(final: Bool) {
+        var taken = 0
+        while taken < tap.settings.batchSize, let record = tap.ring.pop() {
+            let index = Int(record.source.index)
+            if index >= names.count { names = tap.registry.snapshot() }
+            if index < names.count { writer.write(record, names: names[index], to: &pending) }
+            taken += 1
+        }
+        pendingEvents = taken
+        let now = Self.monotonic()
+        if final || now >= nextReport {
+            nextReport = now + tap.settings.dropReportInterval.nanosecondsClamped
+            appendDropReport()
+        }
+    }
+
+    /// Drops since the last report, per principal; nothing when there are none,
+    /// so a healthy tap sends only chunk events.
+    private func appendDropReport() {
+        if names.count < tap.registry.snapshot().count { names = tap.registry.snapshot() }
+        if reportedDrops.count < names.count { reportedDrops += Array(repeating: 0, count: names.count - reportedDrops.count) }
+        var byPrincipal: [(String, Int)] = []
+        var total = 0
+        for i in names.indices {
+            let now = tap.registry.drops(of: i)
+            let delta = now - reportedDrops[i]
+            reportedDrops[i] = now
+            guard delta > 0 else { continue }
+            total += delta
+            if let j = byPrincipal.firstIndex(where: { $0.0 == names[i].principal }) {
+                byPrincipal[j].1 += delta
+            } else {
+                byPrincipal.append((names[i].principal, delta))
+            }
+        }
+        guard total > 0 else { return }
+        let now = Timestamp.now()
+        TapLineWriter.writeDropReport(
+            tap: tap.settings.name, now: now, since: lastReport, dropped: total, byPrincipal: byPrincipal, to: &pending)
+        lastReport = now
+        tap.counters.withLock { $0.dropReports += 1 }
+    }
+
+    /// While there is nothing to send, looks now and then (not every idle
+    /// round: it is a system call) whether the collector went away, so the
+    /// stats say so and the next batch goes to a fresh connection.
+    private func noticeClosedWhileIdle() {
+        let now = Self.monotonic()
+        guard connection != nil, now >= nextIdleCheck else { return }
+        nextIdleCheck = now + 50_000_000
+        _ = connectionIsOpen()
+    }
+
+    /// Whether the current connection is still usable; closes it if the collector closed its side.
+    private func connectionIsOpen() -> Bool {
+        guard let c = connection else { return false }
+        let (closed, message) = c.peerClosed()
+        if !closed { return true }
+        c.close()
+        connection = nil
+        tap.counters.withLock {
+            $0.lastError = "collector closed the connection"
+            if let message { $0.collectorMessage = String(message.prefix { $0 != "\n" }) }
+        }
+        return false
+    }
+
+    private func ensureConnection() -> Bool {
+        if connectionIsOpen() { return true }
+        let now = Self.monotonic()
+        guard now >= nextAttempt else { return false }
+        let timeout = Int32(clamping: tap.settings.connectTimeout.nanosecondsClamped / 1_000_000)
+        let (c, error) = CollectorConnection.connect(to: tap.settings.collector, timeoutMilliseconds: timeout)
+        guard let c else {
+            tap.counters.withLock {
+                $0.connectFailures += 1
+                $0.lastError = error
+            }
+            nextAttempt = now + backoff
+            backoff = min(backoff * 2, tap.settings.backoffMax.nanosecondsClamped)
+            return false
+        }
+        if let token = tap.settings.token {
+            let hello = Array("AUTH \(token)\n".utf8)
+            guard c.send(hello, from: 0) == hello.count else {
+                c.close()
+                nextAttempt = now + backoff
+                return false
+            }
+        }
+        connection = c
+        backoff = tap.settings.backoffInitial.nanosecondsClamped
+        tap.counters.withLock { $0.connects += 1 }
+        return true
+    }
+
+    private func send() {
+        guard let c = connection else { return }
+        let written = c.send(pending.bytes, from: 0)
+        if written == pending.count {
+            tap.counters.withLock { $0.sent += pendingEvents }
+            pending.removeAll()
+            pendingEvents = 0
+            return
+        }
+        // Keep the interrupted line and everything after it for the next connection.
+        var cut = written
+        while cut > 0 && pending.bytes[cut - 1] != UInt8(ascii: "\n") { cut -= 1 }
+        let done = pending.bytes[..<cut].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        pending.bytes.removeSubrange(..<cut)
+        let sentEvents = min(done, pendingEvents)
+        pendingEvents -= sentEvents
+        tap.counters.withLock {
+            $0.sent += sentEvents
+            $0.lastError = "write to the collector failed: \(String(cString: strerror(errno)))"
+        }
+        c.close()
+        connection = nil
+    }
+
+    static func monotonic() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+    }
+
+    static func sleep(_ nanoseconds: Int64) {
+        var t = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        _ = nanosleep(&t, nil)
+    }
+}
