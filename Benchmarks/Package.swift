@@ -28,7 +28,7 @@ let package = Package(
     ]
 )
 
-for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "ServerBenchmarks"] {
+for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "ServerBenchmarks", "TapBenchmarks"] {
     package.targets.append(
         .executableTarget(
             name: suite,
@@ -46,7 +46,8 @@ for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "
                     .product(name: "Server", package: "chunkwatch"),
                     .product(name: "Workload", package: "chunkwatch"),
                     .product(name: "Logging", package: "swift-log"),
-                ] : []),
+                ] : [])
+                + (suite == "TapBenchmarks" ? [.product(name: "ChunkTap", package: "chunkwatch")] : []),
             path: "Benchmarks/\(suite)",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
