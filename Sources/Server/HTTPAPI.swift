@@ -27,8 +27,7 @@ struct HTTPAPI: Sendable {
             try json(["status": queue.isClosed ? "stopping" : "ok"])
         }
         router.post("v1/events") { request, context in
-            let caller = try authorize(request, .ingest)
-            _ = caller
+            _ = try authorize(request, .ingest)
             var request = request
             let body: ByteBuffer
             do {
