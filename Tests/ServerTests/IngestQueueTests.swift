@@ -13,10 +13,16 @@ import Testing
                 pushed.add(1, ordering: .relaxed)
             }
         }
-        // 400, 800, 1200: the third push goes over the budget and waits.
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(pushed.load(ordering: .relaxed) == 2)
+        // 400, 800, 1200: the third push goes over the budget and waits. The
+        // producer task may start late when other tests hold the cooperative
+        // threads, so wait for the blocked push rather than a fixed time.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while queue.depth.blockedPushes == 0, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
         #expect(queue.depth.blockedPushes == 1)
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(pushed.load(ordering: .relaxed) == 2, "the producer stays blocked while the queue is over budget")
         // Taking everything lets it go on; nothing pushed is ever lost.
         var taken = queue.take(timeout: .milliseconds(10)).count
         while taken < 5 { taken += queue.take(timeout: .milliseconds(50)).count }
