@@ -4,8 +4,9 @@
 
 SWIFT        ?= swift
 SYSTEM_DEPS  := liblz4-dev libsqlite3-dev lz4 pkg-config
-# The tests also start a real Alertmanager (they skip those cases when it is missing).
-TEST_DEPS    := prometheus-alertmanager
+# The tests also start a real Alertmanager and a real PostgreSQL (they skip
+# those cases when missing); the proxy benchmark compares with haproxy.
+TEST_DEPS    := prometheus-alertmanager postgresql haproxy
 SUDO         := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 BIN          := .build/release/chunkwatch
 

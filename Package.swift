@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Server", targets: ["Server"]),
         .library(name: "ChunkWatchTestKit", targets: ["ChunkWatchTestKit"]),
         .library(name: "ChunkTap", targets: ["ChunkTap"]),
+        .library(name: "Gateway", targets: ["Gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,7 +49,19 @@ let package = Package(
         .target(name: "Alerting", dependencies: ["ChunkModel"]),
         .target(name: "Pipeline", dependencies: ["ChunkModel", "Ingest", "Baselines", "Detectors", "Alerting"]),
         .target(name: "Workload", dependencies: ["ChunkModel"]),
-        .target(name: "ChunkTap", dependencies: ["ChunkModel"]),
+        // CRC32C with the CPU's CRC instructions (SSE 4.2, ARMv8 CRC) picked at
+        // run time, and a table otherwise: our own C, since Swift has no per-function target features.
+        .target(name: "CCRC32C"),
+        .target(name: "ChunkTap", dependencies: ["ChunkModel", "CCRC32C"]),
+        .target(
+            name: "Gateway",
+            dependencies: [
+                "ChunkModel", "ChunkTap",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "Store", dependencies: ["CSQLite", "ChunkModel", "Alerting"]),
         .target(
             name: "Server",
@@ -78,6 +91,7 @@ let package = Package(
             name: "chunkwatch",
             dependencies: [
                 "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload", "Config", "Store", "Server",
+                "ChunkTap", "Gateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,6 +118,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ChunkTapTests", dependencies: ["ChunkTap", "ChunkModel", "Server", "Store"]),
+        .testTarget(
+            name: "GatewayTests",
+            dependencies: [
+                "Gateway", "ChunkTap", "ChunkModel", "Server", "Store",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),
     ]
 )
@@ -112,7 +135,7 @@ let package = Package(
 // debug builds (the hot path pays nothing), and in release builds no dynamic
 // exclusivity checks, which profiling showed at ~7 % of a backfill (debug
 // builds and the tests keep them, so violations are still caught).
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.name != "CCRC32C" {
     var settings = target.swiftSettings ?? []
     settings.append(.enableUpcomingFeature("ExistentialAny"))
     settings.append(.define("CHUNKWATCH_INTERNAL_CHECKS", .when(configuration: .debug)))

@@ -1,0 +1,1 @@
+// The reference TCP gateway (`chunkwatch proxy`) — being written.
