@@ -92,6 +92,7 @@ let package = Package(
             dependencies: [
                 "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload", "Config", "Store", "Server",
                 "ChunkTap", "Gateway",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

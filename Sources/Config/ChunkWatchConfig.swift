@@ -17,6 +17,8 @@ public struct ChunkWatchConfig: Sendable, Equatable {
     public var disabled: Set<String> = []
     /// Alert sinks of the daemon (`alerts:`).
     public var alerts = AlertSinkSettings()
+    /// The gateway of `chunkwatch proxy` (`proxy:`).
+    public var proxy = ProxySettings()
 
     public init() {}
 

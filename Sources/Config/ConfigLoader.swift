@@ -55,7 +55,7 @@ extension ChunkWatchConfig {
         }
         guard let root else { return (config, []) }  // an empty file is the defaults
         guard let top = root.mapping else {
-            problem(root, "the top level must be a mapping with 'pipeline', 'detectors' and/or 'alerts'")
+            problem(root, "the top level must be a mapping with 'pipeline', 'detectors', 'alerts' and/or 'proxy'")
             return (config, problems)
         }
         for (keyNode, value) in top {
@@ -77,8 +77,10 @@ extension ChunkWatchConfig {
                 }
             case "alerts":
                 applyAlerts(value, to: &config, problem)
+            case "proxy":
+                applyProxy(value, to: &config, problem)
             default:
-                problem(keyNode, "unknown key '\(keyNode.string ?? "?")' at the top level; known: pipeline, detectors, alerts")
+                problem(keyNode, "unknown key '\(keyNode.string ?? "?")' at the top level; known: pipeline, detectors, alerts, proxy")
             }
         }
         return (config, problems)

@@ -24,6 +24,7 @@ extension ChunkWatchConfig {
             write(section, indent: "  ")
         }
         out += "\n" + alerts.yaml()
+        out += "\n" + proxy.yaml()
         return out
     }
 }

@@ -11,7 +11,8 @@ struct ChunkWatch: AsyncParsableCommand {
             (its files in name order) or - for stdin.
             """,
         subcommands: [
-            ServeCommand.self, TailCommand.self, GenCommand.self, ScoreCommand.self, BackfillCommand.self, ConfigCommand.self,
+            ServeCommand.self, ProxyCommand.self, TailCommand.self, GenCommand.self, ScoreCommand.self, BackfillCommand.self,
+            ConfigCommand.self,
         ]
     )
 }
