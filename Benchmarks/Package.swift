@@ -28,7 +28,7 @@ let package = Package(
     ]
 )
 
-for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "ServerBenchmarks", "TapBenchmarks"] {
+for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "ServerBenchmarks", "TapBenchmarks", "ChecksumBenchmarks"] {
     package.targets.append(
         .executableTarget(
             name: suite,
@@ -47,7 +47,7 @@ for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "
                     .product(name: "Workload", package: "chunkwatch"),
                     .product(name: "Logging", package: "swift-log"),
                 ] : [])
-                + (suite == "TapBenchmarks" ? [.product(name: "ChunkTap", package: "chunkwatch")] : []),
+                + (suite == "TapBenchmarks" || suite == "ChecksumBenchmarks" ? [.product(name: "ChunkTap", package: "chunkwatch")] : []),
             path: "Benchmarks/\(suite)",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
