@@ -80,7 +80,8 @@ public final class Gateway: Sendable {
         group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, settings.threads))
     }
 
-    /// Binds every listener; returns their addresses (`host:port`, the real
+    /// Resolves each listener's target once (a connection does not wait for
+    /// DNS) and binds every listener; returns their addresses (`host:port`, the real
     /// port when 0 was asked for) in the order of `settings.listeners`.
     public func start() async throws(GatewayError) -> [String] {
         var bound: [String] = []
@@ -92,9 +93,16 @@ public final class Gateway: Sendable {
                 await stop()
                 throw GatewayError("listener \(listener.listenHost):\(listener.listenPort): \(error)")
             }
+            let upstream: SocketAddress
+            do {
+                upstream = try SocketAddress.makeAddressResolvingHost(listener.upstreamHost, port: listener.upstreamPort)
+            } catch {
+                await stop()
+                throw GatewayError("cannot resolve the target \(listener.upstreamHost):\(listener.upstreamPort): \(error)")
+            }
             let channel: any Channel
             do {
-                channel = try await serverBootstrap(listener, source: source)
+                channel = try await serverBootstrap(listener, upstream: upstream, source: source)
                     .bind(host: listener.listenHost, port: listener.listenPort).get()
             } catch {
                 await stop()
@@ -123,7 +131,7 @@ public final class Gateway: Sendable {
         try? await group.shutdownGracefully()
     }
 
-    private func serverBootstrap(_ listener: Listener, source: TapSource?) -> ServerBootstrap {
+    private func serverBootstrap(_ listener: Listener, upstream: SocketAddress, source: TapSource?) -> ServerBootstrap {
         let watermarks = ChannelOptions.Types.WriteBufferWaterMark(
             low: settings.writeBufferLowWatermark, high: settings.writeBufferHighWatermark)
         return ServerBootstrap(group: group)
@@ -134,7 +142,7 @@ public final class Gateway: Sendable {
             .childChannelOption(.writeBufferWaterMark, value: watermarks)
             .childChannelInitializer { [self] client in
                 client.eventLoop.makeCompletedFuture {
-                    try self.accept(client, listener: listener, source: source, watermarks: watermarks)
+                    try self.accept(client, listener: listener, upstream: upstream, source: source, watermarks: watermarks)
                 }
             }
     }
@@ -142,7 +150,7 @@ public final class Gateway: Sendable {
     /// Sets up one proxied connection: the client's handler now, the target's
     /// once connected on the same event loop. The client's reads wait until then.
     private func accept(
-        _ client: any Channel, listener: Listener, source: TapSource?,
+        _ client: any Channel, listener: Listener, upstream address: SocketAddress, source: TapSource?,
         watermarks: ChannelOptions.Types.WriteBufferWaterMark
     ) throws {
         let admitted = state.withLock { s in
@@ -182,12 +190,15 @@ public final class Gateway: Sendable {
                     try upstream.pipeline.syncOperations.addHandler(backOnLoop.value)
                 }
             }
-            .connect(host: listener.upstreamHost, port: listener.upstreamPort)
+            .connect(to: address)
             .whenComplete { [self, logger] result in
                 switch result {
                 case .success(let upstream):
-                    // The client may have gone while we connected.
-                    if !client.isActive { upstream.close(promise: nil) }
+                    // The client may go (or have gone) before the relay
+                    // handlers could tell each other; then the target goes too.
+                    // (Not `client.isActive`: on loopback the target can answer
+                    // before the accepted channel is even registered.)
+                    client.closeFuture.whenComplete { _ in upstream.close(promise: nil) }
                 case .failure(let error):
                     stats.upstreamUnreachable()
                     logger.warning(
