@@ -111,6 +111,48 @@ import Testing
         #expect(problems.last?.message.contains("known: stdout, file, alertmanager") == true)
     }
 
+    @Test func theProxySectionGivesEachListenerItsPrincipal() throws {
+        let config = try ChunkWatchConfig.load(yaml: """
+            proxy:
+              collector: 127.0.0.1:7071
+              listeners:
+                - listen: 127.0.0.1:6432
+                  upstream: db.internal:5432
+                  principal: svc-billing
+                  resource: pg://orders
+                - listen: :6433
+                  upstream: 10.0.0.7:5432
+                  principal: "etl job"
+            """)
+        #expect(config.proxy.collector == "127.0.0.1:7071")
+        #expect(
+            config.proxy.listeners == [
+                ProxySettings.Listener(
+                    listen: "127.0.0.1:6432", upstream: "db.internal:5432", principal: "svc-billing", resource: "pg://orders"),
+                ProxySettings.Listener(listen: ":6433", upstream: "10.0.0.7:5432", principal: "etl job"),
+            ])
+        // What `config default` writes for a configured proxy reads back the same.
+        #expect(try ChunkWatchConfig.load(yaml: config.yaml()).proxy == config.proxy)
+    }
+
+    @Test func proxyProblemsHaveTheirLines() {
+        let (config, problems) = ChunkWatchConfig.check(yaml: """
+            proxy:
+              collector: nowhere
+              listeners:
+                - listen: 127.0.0.1:6432
+                  upstream: 127.0.0.1:5432
+                - listen: 127.0.0.1:6433
+                  upstream: 127.0.0.1:99999
+                  principal: a
+                  port: 3
+            """, file: "p.yaml")
+        #expect(problems.map(\.line) == [2, 4, 7, 9], "\(problems)")
+        #expect(problems[1].message.contains("'principal' is missing"))
+        #expect(problems[3].message.contains("known: listen, upstream, principal, resource, hop"))
+        #expect(config.proxy.listeners.isEmpty, "a listener with a problem is not used")
+    }
+
     @Test func liveTuningChecksValuesAndRefusesWhatShapesBaselines() throws {
         var config = ChunkWatchConfig()
         try config.setLive(detector: "size", parameter: "threshold", to: "8.5")

@@ -7,7 +7,7 @@ struct HelpTests {
         let r = try chunkwatch("--help")
         #expect(r.exitedCleanly, "\(r)")
         let text = r.stdoutText
-        for command in ["gen", "score", "backfill"] {
+        for command in ["gen", "score", "backfill", "serve", "proxy", "tail"] {
             #expect(text.contains("  \(command) "), "root --help does not list \(command):\n\(text)")
         }
         #expect(text.contains("USAGE: chunkwatch"))
@@ -17,6 +17,7 @@ struct HelpTests {
         ("gen", ["--principals", "--hours", "--seed", "--anomalies", "--labels-out", "--live", "--speed", "--output"]),
         ("backfill", ["--alerts-out", "--rejects", "--workers", "<file>"]),
         ("score", ["--rejects", "--output", "<file>"]),
+        ("proxy", ["--listen", "--upstream", "--principal", "--collector", "--resource", "--config", "SIGTERM"]),
     ])
     func commandHelpNamesItsOptions(command: String, options: [String]) throws {
         for form in [[command, "--help"], [command, "-h"], ["help", command]] {
