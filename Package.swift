@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "ChunkWatchTestKit", targets: ["ChunkWatchTestKit"]),
         .library(name: "ChunkTap", targets: ["ChunkTap"]),
         .library(name: "Gateway", targets: ["Gateway"]),
+        .library(name: "Tuning", targets: ["Tuning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -53,6 +54,8 @@ let package = Package(
         // run time, and a table otherwise: our own C, since Swift has no per-function target features.
         .target(name: "CCRC32C"),
         .target(name: "ChunkTap", dependencies: ["ChunkModel", "CCRC32C"]),
+        // `chunkwatch tune`: what-if replays, sweeps, budgets, config diffs, the HTML report.
+        .target(name: "Tuning", dependencies: ["ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Config"]),
         .target(
             name: "Gateway",
             dependencies: [
@@ -91,7 +94,7 @@ let package = Package(
             name: "chunkwatch",
             dependencies: [
                 "ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Workload", "Config", "Store", "Server",
-                "ChunkTap", "Gateway",
+                "ChunkTap", "Gateway", "Tuning",
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -127,6 +130,10 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "TuningTests",
+            dependencies: ["Tuning", "ChunkModel", "Ingest", "Pipeline", "Config", "Workload", "ChunkWatchTestKit", "Alerting"]
         ),
         .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),
     ]

@@ -1,0 +1,1 @@
+// chunkwatch tune — being written (issue 6).
