@@ -1,11 +1,13 @@
+import ChunkModel
 import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
-/// The TCP listener taps send to: NDJSON lines over plain TCP, many
-/// connections at once. Each connection's bytes go to the ingest queue as they
+/// The TCP listener taps send to: NDJSON lines or the binary framing of
+/// `TapWire` (told apart by the first byte; binary records become the same
+/// NDJSON lines here), over plain TCP, many connections at once. Each connection's bytes go to the ingest queue as they
 /// arrive (the pipeline frames the lines per connection); when the queue is
 /// full, reading stops and TCP flow control slows the sender down.
 ///
@@ -88,6 +90,10 @@ public final class TCPIngestService: Service, Sendable {
             try await connection.executeThenClose { inbound, outbound in
                 var authenticated = !auth.requiresTokens
                 var hello = ByteBuffer()
+                var format = WireFormat.undecided
+                var preamble = ByteBuffer()
+                var binary = TapWireDecoder()
+                var lines = OutputBuffer(capacity: 64 * 1024)
                 for try await var buffer in inbound {
                     if !authenticated {
                         hello.writeBuffer(&buffer)
@@ -105,6 +111,34 @@ public final class TCPIngestService: Service, Sendable {
                         buffer = hello
                         if buffer.readableBytes == 0 { continue }
                     }
+                    if format == .undecided {
+                        // One byte tells them apart: the binary magic starts with 0x89.
+                        guard let first = buffer.readableBytesView.first else { continue }
+                        if first != TapWire.magic[0] {
+                            format = .ndjson
+                        } else {
+                            preamble.writeBuffer(&buffer)
+                            guard preamble.readableBytes >= TapWire.magic.count else { continue }
+                            guard preamble.readBytes(length: TapWire.magic.count) == TapWire.magic else {
+                                try await outbound.write(ByteBuffer(string: "ERR unknown binary framing (see docs/wire-format.md)\n"))
+                                throw ServerError("a tap connection from \(peer) sent an unknown binary preamble")
+                            }
+                            format = .binary
+                            buffer = preamble
+                        }
+                    }
+                    if format == .binary {
+                        lines.removeAll()
+                        do {
+                            try buffer.readableBytesView.withUnsafeBytes { try binary.feed($0, into: &lines) }
+                        } catch let error as TapWireError {
+                            if !lines.isEmpty { _ = await queue.push(.bytes(source: source, ByteBuffer(bytes: lines.bytes))) }
+                            try await outbound.write(ByteBuffer(string: "ERR \(error)\n"))
+                            throw ServerError("closed a tap connection from \(peer): \(error)")
+                        }
+                        if lines.isEmpty { continue }
+                        buffer = ByteBuffer(bytes: lines.bytes)
+                    }
                     guard await queue.push(.bytes(source: source, buffer)) else { break }
                 }
             }
@@ -113,6 +147,11 @@ public final class TCPIngestService: Service, Sendable {
         }
         await queue.push(.closed(source: source))
     }
+}
+
+/// What a tap connection speaks, known from its first byte after `AUTH`.
+private enum WireFormat {
+    case undecided, ndjson, binary
 }
 
 /// A failure of the daemon's own making, with what to do about it.
