@@ -45,9 +45,9 @@ struct TapLineWriter {
         out.append("}\n")
     }
 
-    /// The drop report (a proposal: today's collector rejects it as
-    /// `missing_field` without charging any principal, since it has no
-    /// top-level `principal`; see docs/wire-format.md).
+    /// The drop report (docs/wire-format.md, "Drop report lines"): the
+    /// collector counts it per tap in `/metrics`, adds each principal's count
+    /// to the `coverage.dropped` of that principal's alerts, and archives it.
     static func writeDropReport(
         tap: String, now: Timestamp, since: Timestamp, dropped: Int, byPrincipal: [(String, Int)],
         to out: inout OutputBuffer

@@ -22,7 +22,7 @@ public enum GeneratedTraffic {
                 for i in 0..<raw.count where raw[i] == UInt8(ascii: "\n") {
                     let line = UnsafeRawBufferPointer(rebasing: raw[start..<i])
                     start = i + 1
-                    if decoder.decode(line, into: &event) == nil {
+                    if case .event = decoder.decode(line, into: &event) {
                         try body(event)
                     } else {
                         rejected(String(decoding: line, as: UTF8.self))

@@ -1,12 +1,20 @@
 import ChunkModel
 
-/// Decodes one NDJSON line into a `ChunkEvent` (SPEC §2).
+/// Decodes one NDJSON line into a `ChunkEvent` (SPEC §2), or a tap's drop
+/// report (docs/wire-format.md).
 ///
 /// A byte scanner over the line: it reads each field once, hashes each string
 /// field once (through the reader's `SymbolCache`), and allocates nothing after
 /// creation. It is still a full JSON reader: escapes including surrogate pairs,
 /// numbers with fractions and exponents, unknown fields of any shape skipped
 /// and checked, whitespace anywhere, and the last of duplicate keys wins.
+///
+/// A line whose object has `"chunkwatch_tap":"drops"` (wherever the key
+/// stands; the last one wins like any duplicate) is a drop report: the event
+/// scan marks it, and once the whole line has been checked as JSON it is read
+/// again as a report (`ChunkEventDecoder+DropReport.swift`). The event path
+/// pays one more known key and one bit test for it. A `chunkwatch_tap` key
+/// with any other value is an unknown field, ignored like any other.
 public struct ChunkEventDecoder: ~Copyable {
     public var symbols: SymbolCache
     /// Unescaped string bytes land here; one line can never need more.
@@ -18,6 +26,8 @@ public struct ChunkEventDecoder: ~Copyable {
     /// time, so the date arithmetic is done about once a minute, not per event.
     private var minuteKey: (UInt64, UInt64) = (0, 0)
     private var minute: Int64 = 0
+    /// The last drop report decoded (valid after `decode` returned `.dropReport`).
+    public internal(set) var dropReport = TapDropReport.empty
 
     public init(symbols: SymbolTable, maxLineLength: Int = 64 * 1024) {
         self.symbols = SymbolCache(table: symbols)
@@ -34,15 +44,34 @@ public struct ChunkEventDecoder: ~Copyable {
         static let principal = Required(rawValue: 2)
         static let size = Required(rawValue: 4)
         static let all: Required = [.ts, .principal, .size]
+        /// Not a required field: `"chunkwatch_tap":"drops"` was the last `chunkwatch_tap`.
+        static let dropReport = Required(rawValue: 8)
     }
 
-    /// Fills `event` from `line` (without its line end), or says why not.
-    /// `event` is overwritten field by field; on rejection its content is unspecified.
-    public mutating func decode(_ line: UnsafeRawBufferPointer, into event: inout ChunkEvent) -> RejectReason? {
-        if line.count > maxLineLength { return .tooLong }
+    /// Decodes `line` (without its line end): fills `event` for a chunk event,
+    /// `dropReport` for a tap's drop report, or says why the line is neither.
+    /// `event` is overwritten field by field; unless the result is `.event`
+    /// its content is unspecified (a rejected event line may have named its
+    /// principal and time; a drop report's line leaves no principal in it).
+    public mutating func decode(_ line: UnsafeRawBufferPointer, into event: inout ChunkEvent) -> DecodedLine {
+        if line.count > maxLineLength { return .rejected(.tooLong) }
+        var seen: Required = []
+        if let reason = scan(line, &event, &seen) { return .rejected(reason) }
+        if seen == .all { return .event }
+        if seen.contains(.dropReport) {
+            event.principal = .none
+            if let reason = readDropReport(line) { return .rejected(reason) }
+            return .dropReport
+        }
+        return .rejected(.missingField)
+    }
+
+    /// Reads the line's fields into `event` and checks that the line is one
+    /// well-formed JSON object; `seen` says which fields were found.
+    @inline(__always)
+    private mutating func scan(_ line: UnsafeRawBufferPointer, _ event: inout ChunkEvent, _ seen: inout Required) -> RejectReason? {
         var c = JSONCursor(line)
         event = ChunkEvent.empty
-        var seen: Required = []
         c.skipWhitespace()
         guard c.consume(UInt8(ascii: "{")) else { return .notJSON }
         c.skipWhitespace()
@@ -68,7 +97,7 @@ public struct ChunkEventDecoder: ~Copyable {
         }
         c.skipWhitespace()
         guard c.atEnd else { return .notJSON }
-        return seen.contains(.all) ? nil : .missingField
+        return nil
     }
 
     private mutating func readValue(
@@ -78,21 +107,7 @@ public struct ChunkEventDecoder: ~Copyable {
         case .unknown:
             return c.skipValue(stack: &nesting) ? nil : .notJSON
         case .ts:
-            let first = c.peek
-            if first == UInt8(ascii: "\"") {
-                guard let s = c.string(scratch: scratch) else { return .notJSON }
-                guard let t = timestamp(s) else { return .badTimestamp }
-                event.ts = t
-            } else if first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) {
-                guard let n = c.number() else { return .notJSON }
-                // Epoch milliseconds within ±292 years of 1970 fit in nanoseconds.
-                guard let ms = n.exactInteger, ms > -9_223_372_036_854, ms < 9_223_372_036_854 else {
-                    return .badTimestamp
-                }
-                event.ts = Timestamp(epochMilliseconds: ms)
-            } else {
-                return c.skipValue(stack: &nesting) ? .wrongType : .notJSON
-            }
+            if let reason = readTimestamp(&c, into: &event.ts) { return reason }
             seen.insert(.ts)
         case .principal:
             guard c.peek == UInt8(ascii: "\"") else { return wrongType(&c) }
@@ -131,6 +146,18 @@ public struct ChunkEventDecoder: ~Copyable {
             }
         case .labels:
             return labels(&c)
+        case .chunkwatchTap:
+            if c.peek == UInt8(ascii: "\"") {
+                guard let s = c.string(scratch: scratch) else { return .notJSON }
+                if bytes(s, equal: "drops") {
+                    seen.insert(.dropReport)
+                } else {
+                    seen.remove(.dropReport)
+                }
+            } else {
+                seen.remove(.dropReport)
+                return c.skipValue(stack: &nesting) ? nil : .notJSON
+            }
         case .conn, .resource, .checksum, .expectedChecksum, .hop, .op:
             if c.consumeNull() {
                 setSymbol(field, .none, &event)
@@ -149,6 +176,28 @@ public struct ChunkEventDecoder: ~Copyable {
                 symbol = symbols.intern(s)
             }
             setSymbol(field, symbol, &event)
+        }
+        return nil
+    }
+
+    /// A `ts`-style value at the cursor: an RFC 3339 string or integer epoch
+    /// milliseconds (SPEC §2).
+    @inline(__always)
+    mutating func readTimestamp(_ c: inout JSONCursor, into ts: inout Timestamp) -> RejectReason? {
+        let first = c.peek
+        if first == UInt8(ascii: "\"") {
+            guard let s = c.string(scratch: scratch) else { return .notJSON }
+            guard let t = timestamp(s) else { return .badTimestamp }
+            ts = t
+        } else if first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) {
+            guard let n = c.number() else { return .notJSON }
+            // Epoch milliseconds within ±292 years of 1970 fit in nanoseconds.
+            guard let ms = n.exactInteger, ms > -9_223_372_036_854, ms < 9_223_372_036_854 else {
+                return .badTimestamp
+            }
+            ts = Timestamp(epochMilliseconds: ms)
+        } else {
+            return c.skipValue(stack: &nesting) ? .wrongType : .notJSON
         }
         return nil
     }
@@ -180,10 +229,10 @@ public struct ChunkEventDecoder: ~Copyable {
     }
 
     @inline(__always)
-    private func isNumberStart(_ b: UInt8) -> Bool { b == UInt8(ascii: "-") || (b >= 0x30 && b <= 0x39) }
+    func isNumberStart(_ b: UInt8) -> Bool { b == UInt8(ascii: "-") || (b >= 0x30 && b <= 0x39) }
 
     /// A value of the wrong type: still checked, so broken JSON is reported as such.
-    private mutating func wrongType(_ c: inout JSONCursor) -> RejectReason {
+    mutating func wrongType(_ c: inout JSONCursor) -> RejectReason {
         c.skipValue(stack: &nesting) ? .wrongType : .notJSON
     }
 
@@ -219,7 +268,8 @@ public struct ChunkEventDecoder: ~Copyable {
 
 /// The fields of SPEC §2, recognised from the key's bytes without hashing.
 private enum Field: Equatable {
-    case ts, principal, size, conn, resource, dir, seq, checksum, expectedChecksum, hop, op, rate, labels, unknown
+    case ts, principal, size, conn, resource, dir, seq, checksum, expectedChecksum, hop, op, rate, labels, chunkwatchTap
+    case unknown
 
     @inline(__always)
     init(_ key: UnsafeRawBufferPointer) {
@@ -235,6 +285,7 @@ private enum Field: Equatable {
         case 6: self = eq("labels") ? .labels : .unknown
         case 8: self = eq("resource") ? .resource : eq("checksum") ? .checksum : .unknown
         case 9: self = eq("principal") ? .principal : .unknown
+        case 14: self = eq("chunkwatch_tap") ? .chunkwatchTap : .unknown
         case 17: self = eq("expected_checksum") ? .expectedChecksum : .unknown
         default: self = .unknown
         }
@@ -273,7 +324,7 @@ extension Field {
         case UInt8(ascii: "t"): return take("ts", .ts)
         case UInt8(ascii: "p"): return take("principal", .principal)
         case UInt8(ascii: "s"): return take("size", .size) ?? take("seq", .seq)
-        case UInt8(ascii: "c"): return take("conn", .conn) ?? take("checksum", .checksum)
+        case UInt8(ascii: "c"): return take("conn", .conn) ?? take("checksum", .checksum) ?? take("chunkwatch_tap", .chunkwatchTap)
         case UInt8(ascii: "r"): return take("resource", .resource) ?? take("rate", .rate)
         case UInt8(ascii: "d"): return take("dir", .dir)
         case UInt8(ascii: "e"): return take("expected_checksum", .expectedChecksum)
@@ -290,4 +341,10 @@ private func memcmpEqual(_ a: UnsafePointer<UInt8>, _ b: UnsafeRawPointer, _ n: 
     let b = b.assumingMemoryBound(to: UInt8.self)
     for i in 0..<n where a[i] != b[i] { return false }
     return true
+}
+
+/// Whether `s` holds exactly the bytes of `literal`.
+@inline(__always)
+func bytes(_ s: UnsafeRawBufferPointer, equal literal: StaticString) -> Bool {
+    literal.utf8CodeUnitCount == s.count && (s.isEmpty || memcmpEqual(literal.utf8Start, s.baseAddress!, s.count))
 }

@@ -6,8 +6,9 @@ import Darwin
 import ChunkModel
 
 /// Reads inputs (NDJSON or LZ4-framed NDJSON, files or stdin) and hands out
-/// each accepted event; every other line is counted by reason and, when a
-/// rejects file is set, written there with its line number.
+/// each accepted event, and each tap drop report to `onDropReport`, in input
+/// order; every other line is counted by reason and, when a rejects file is
+/// set, written there with its line number.
 ///
 /// The format is recognised by content, not name: a stream starting with the
 /// LZ4 frame magic is decompressed. Reading is streaming with fixed buffers, so
@@ -22,6 +23,9 @@ public final class EventReader {
     /// perhaps its time, else `nil`), so alerts can say how much of that
     /// principal's data was lost.
     public var onRejectedPrincipal: ((_ principal: Symbol, _ ts: Timestamp?) -> Void)?
+    /// Called for each tap drop report (docs/wire-format.md), between the
+    /// events before and after it. Without it reports are only counted.
+    public var onDropReport: ((TapDropReport) -> Void)?
 
     private var decoder: ChunkEventDecoder
     private let readBuffer: UnsafeMutableRawBufferPointer
@@ -62,11 +66,15 @@ public final class EventReader {
         func handle(_ line: LineFramer.Line, _ number: Int) throws {
             switch line {
             case .complete(let bytes):
-                if let reason = decoder.decode(bytes, into: &event) {
-                    rejectDecoded(reason, file, number, bytes, event)
-                } else {
+                switch decoder.decode(bytes, into: &event) {
+                case .event:
                     counts.accepted += 1
                     try body(event)
+                case .dropReport:
+                    counts.dropReports += 1
+                    onDropReport?(decoder.dropReport)
+                case .rejected(let reason):
+                    rejectDecoded(reason, file, number, bytes, event)
                 }
             case .tooLong:
                 reject(.tooLong, file, number, nil)

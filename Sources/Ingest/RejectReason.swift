@@ -22,20 +22,23 @@ public enum RejectReason: Int, Sendable, CaseIterable, CustomStringConvertible {
     public var description: String { name }
 }
 
-/// How many lines were accepted and rejected, by reason.
+/// How many lines were accepted and rejected, by reason, and how many were
+/// taps' drop reports (neither an event nor rejected).
 public struct IngestCounts: Sendable, Equatable, Codable {
     public var accepted: Int = 0
     public var rejected: [Int] = Array(repeating: 0, count: RejectReason.allCases.count)
+    public var dropReports: Int = 0
 
     public init() {}
 
     public mutating func reject(_ reason: RejectReason) { rejected[reason.rawValue] += 1 }
     public subscript(reason: RejectReason) -> Int { rejected[reason.rawValue] }
     public var totalRejected: Int { rejected.reduce(0, +) }
-    public var lines: Int { accepted + totalRejected }
+    public var lines: Int { accepted + totalRejected + dropReports }
 
     public mutating func add(_ other: IngestCounts) {
         accepted += other.accepted
+        dropReports += other.dropReports
         for i in rejected.indices { rejected[i] += other.rejected[i] }
     }
 

@@ -9,6 +9,11 @@ public protocol AlertPipeline: AnyObject {
     func process(_ event: ChunkEvent)
     /// Counts a rejected line that named `principal`, for the coverage on its alerts.
     func rejected(principal: Symbol, at ts: Timestamp?)
+    /// Counts `count` events of `principal` that a tap reported dropped at
+    /// `ts` (its wall clock), for the coverage on its alerts. In stream order
+    /// like events, but it never moves event time: the count lands in the
+    /// hour window of `ts`, or of the watermark when `ts` is later.
+    func dropped(principal: Symbol, count: Int64, at ts: Timestamp)
     /// Ends the stream: every open alert resolves, the sink is flushed.
     func finish() throws
     /// Brings every worker up to date with what was processed and emits every
@@ -28,6 +33,13 @@ public protocol AlertPipeline: AnyObject {
     func restore(_ bytes: [UInt8]) throws
     var eventsProcessed: Int { get }
     var alertsFired: Int { get }
+}
+
+extension AlertPipeline {
+    /// Counts every principal's drops in a tap's report (see `dropped(principal:count:at:)`).
+    public func dropped(_ report: TapDropReport) {
+        for p in report.byPrincipal { dropped(principal: p.principal, count: p.dropped, at: report.ts) }
+    }
 }
 
 extension Engine: AlertPipeline {

@@ -69,6 +69,18 @@ public final class Engine {
         shard.handle(ShardMessage(kind: .rejected, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e), collect)
     }
 
+    /// Counts `count` events of `principal` a tap reported dropped at `ts`, for
+    /// the coverage on its alerts. Event time is not moved: a report carries
+    /// the tap's wall clock, which is event time only for a live tap.
+    public func dropped(principal: Symbol, count: Int64, at ts: Timestamp) {
+        guard !principal.isNone, count > 0 else { return }
+        var e = ChunkEvent.empty
+        e.principal = principal
+        e.size = count
+        e.ts = sequencer.dropReportTime(ts)
+        shard.handle(ShardMessage(kind: .dropped, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e), collect)
+    }
+
     /// Ends the stream: every open alert resolves with its final count.
     public func finish() throws {
         shard.finish(seq: sequencer.nextSeq(), collect)

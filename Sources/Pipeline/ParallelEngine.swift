@@ -155,6 +155,23 @@ public final class ParallelEngine {
         w.current.messages.append(ShardMessage(kind: .rejected, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e))
     }
 
+    /// Counts `count` events of `principal` a tap reported dropped at `ts`, for
+    /// the coverage on its alerts (on the principal's shard, in stream order).
+    public func dropped(principal: Symbol, count: Int64, at ts: Timestamp) {
+        guard !principal.isNone, count > 0 else { return }
+        var e = ChunkEvent.empty
+        e.principal = principal
+        e.size = count
+        e.ts = sequencer.dropReportTime(ts)
+        let w = worker(for: principal)
+        w.current.messages.append(ShardMessage(kind: .dropped, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e))
+        // A report may name thousands of principals: batches stay bounded as for events.
+        if w.current.messages.count >= batchSize {
+            send(w)
+            release()
+        }
+    }
+
     /// Hands every partial batch to its worker and writes out the alerts that
     /// are ready (a live reader calls this when input pauses).
     public func flush() {

@@ -49,6 +49,14 @@ struct Sequencer: Codable {
         ts > watermark && lastTick != .min && tickBoundary(ts) > lastTick
     }
 
+    /// Where a tap's drop report made at `ts` (the tap's wall clock) counts
+    /// in event time: at `ts`, but never after the watermark, so a tap whose
+    /// clock runs ahead of the events cannot push a principal's coverage
+    /// window past them (before the first event, `ts` itself).
+    func dropReportTime(_ ts: Timestamp) -> Timestamp {
+        watermark == Timestamp(nanoseconds: .min) ? ts : Swift.min(ts, watermark)
+    }
+
     private func tickBoundary(_ ts: Timestamp) -> Int64 {
         ts.nanoseconds >= 0 ? ts.nanoseconds / tickNanos : (ts.nanoseconds + 1) / tickNanos - 1
     }

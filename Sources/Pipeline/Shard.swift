@@ -68,6 +68,9 @@ final class Shard {
         case .rejected:
             coverage.rejected(m.event.principal, at: m.event.ts)
             return 0
+        case .dropped:
+            coverage.dropped(m.event.principal, count: m.event.size, at: m.event.ts)
+            return 0
         }
     }
 

@@ -10,13 +10,16 @@ public struct ShardMessage: Sendable {
         case tick
         /// A line naming one of the shard's principals was rejected (for coverage).
         case rejected
+        /// A tap reported events of one of the shard's principals dropped (for coverage).
+        case dropped
     }
 
     public var kind: Kind
     public var seq: Int64
     /// The stream's latest event time when this message was read.
     public var watermark: Timestamp
-    /// The event (for `.rejected`, only `principal` and `ts` mean anything).
+    /// The event (for `.rejected`, only `principal` and `ts` mean anything;
+    /// for `.dropped`, `principal`, `ts` and `size`, the number of events dropped).
     public var event: ChunkEvent
 
     public init(kind: Kind, seq: Int64, watermark: Timestamp, event: ChunkEvent) {

@@ -8,8 +8,9 @@ import Dispatch
 import Ingest
 import Synchronization
 
-/// Appends every accepted event line to LZ4 archives under one directory,
-/// rotated by size and age, that `backfill` and `lz4 -dc` read back.
+/// Appends every accepted line (chunk events, and taps' drop reports in their
+/// place among them) to LZ4 archives under one directory, rotated by size and
+/// age, that `backfill` and `lz4 -dc` read back.
 ///
 /// The file being written is hidden (`.events-….ndjson.lz4`), so `backfill DIR`
 /// never reads a frame that has not ended; closing it renames it into view. A
@@ -74,7 +75,7 @@ public final class ArchiveWriter {
         staging.deallocate()
     }
 
-    /// Appends one event line (without its line end).
+    /// Appends one accepted line (without its line end).
     public func append(_ line: UnsafeRawBufferPointer) {
         if fd < 0 { openFile() }
         if staged + line.count + 1 > staging.count { compressStaged() }

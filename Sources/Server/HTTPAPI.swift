@@ -201,8 +201,11 @@ extension IngestReport {
         var accepted: Int
         var rejected: Int
         var rejectedByReason: [String: Int]
+        var dropReports: Int
     }
-    var json: JSON { JSON(accepted: accepted, rejected: rejected.values.reduce(0, +), rejectedByReason: rejected) }
+    var json: JSON {
+        JSON(accepted: accepted, rejected: rejected.values.reduce(0, +), rejectedByReason: rejected, dropReports: dropReports)
+    }
 }
 
 /// Alert reads for the API, on a connection of their own (WAL: they never

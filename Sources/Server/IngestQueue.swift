@@ -26,6 +26,8 @@ public enum IngestItem: Sendable {
 public struct IngestReport: Sendable, Equatable {
     public var accepted = 0
     public var rejected: [String: Int] = [:]
+    /// Taps' drop reports among the lines (neither events nor rejected).
+    public var dropReports = 0
     public init() {}
 }
 

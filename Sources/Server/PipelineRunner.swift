@@ -4,13 +4,15 @@ import Detectors
 import Foundation
 import Ingest
 import Logging
+import Metrics
 import Pipeline
 import Store
 import Synchronization
 
 /// The daemon's pipeline thread: takes what the network queued, cuts it into
-/// lines, decodes them, archives the accepted ones, runs them through the
-/// engine, and commits the alerts (store first, then live streams).
+/// lines, decodes them, archives the accepted ones (events and taps' drop
+/// reports), runs them through the engine, and commits the alerts (store
+/// first, then live streams).
 ///
 /// Everything but `queue` and the stop handshake is touched by that one
 /// thread only, which is why the class can be `@unchecked Sendable`.
@@ -130,20 +132,42 @@ public final class PipelineRunner: @unchecked Sendable {
     fileprivate func line(_ line: LineFramer.Line) {
         switch line {
         case .complete(let bytes):
-            if let reason = decoder.decode(bytes, into: &event) {
-                counts.reject(reason)
-                if !event.principal.isNone { engine.rejected(principal: event.principal, at: event.ts == .zero ? nil : event.ts) }
-            } else {
+            switch decoder.decode(bytes, into: &event) {
+            case .event:
                 counts.accepted += 1
                 if event.ts > watermark { watermark = event.ts }
                 archive?.append(bytes)
                 activity.record(event)
                 engine.process(event)
+            case .dropReport:
+                // Archived in its place among the events, so a backfill of the
+                // archive gives the alerts the same coverage as this live run.
+                counts.dropReports += 1
+                archive?.append(bytes)
+                let report = decoder.dropReport
+                tapDropped(report.tap).increment(by: report.dropped)
+                engine.dropped(report)
+            case .rejected(let reason):
+                counts.reject(reason)
+                if !event.principal.isNone { engine.rejected(principal: event.principal, at: event.ts == .zero ? nil : event.ts) }
             }
         case .tooLong:
             counts.reject(.tooLong)
         }
     }
+
+    /// The counter of drops reported by `tap`. Tap names come off the wire,
+    /// so the number of series is bounded: past `maxTapSeries` names, the
+    /// rest are counted together under `ServerMetrics.otherTaps`.
+    private func tapDropped(_ tap: String) -> Metrics.Counter {
+        if let counter = tapCounters[tap] { return counter }
+        guard tapCounters.count < Self.maxTapSeries else { return metrics.tapDroppedEvents(tap: ServerMetrics.otherTaps) }
+        let counter = metrics.tapDroppedEvents(tap: tap)
+        tapCounters[tap] = counter
+        return counter
+    }
+    private var tapCounters: [String: Metrics.Counter] = [:]
+    static let maxTapSeries = 1_000
 
     func withDetectors(_ body: ([any Detector]) -> Void) { engine.withDetectors(body) }
 
@@ -164,6 +188,7 @@ public final class PipelineRunner: @unchecked Sendable {
             }
             reportedArchiveErrors = archive.failedWrites
         }
+        metrics.tapDropReports.increment(by: Int64(counts.dropReports - reported.dropReports))
         reported = counts
         metrics.queueBytes.record(queue.depth.bytes)
         let now = Timestamp.now()
@@ -269,6 +294,7 @@ extension IngestReport {
     init(from before: IngestCounts, to after: IngestCounts) {
         self.init()
         accepted = after.accepted - before.accepted
+        dropReports = after.dropReports - before.dropReports
         for r in RejectReason.allCases where after[r] > before[r] { rejected[r.name] = after[r] - before[r] }
     }
 }

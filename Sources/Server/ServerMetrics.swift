@@ -24,6 +24,9 @@ public final class ServerMetrics: Sendable {
     let sseSubscribers: Metrics.Gauge
     let checkpointBytes: Metrics.Gauge
     let checkpointSeconds: Metrics.Gauge
+    let tapDropReports: Metrics.Counter
+    /// The `tap` label of drops from taps past the limit on distinct names.
+    static let otherTaps = "_other"
 
     public init() {
         let factory = PrometheusMetricsFactory(registry: registry)
@@ -42,6 +45,12 @@ public final class ServerMetrics: Sendable {
         sseSubscribers = Metrics.Gauge(label: "chunkwatch_alert_stream_subscribers", factory: factory)
         checkpointBytes = Metrics.Gauge(label: "chunkwatch_checkpoint_bytes", factory: factory)
         checkpointSeconds = Metrics.Gauge(label: "chunkwatch_checkpoint_seconds", factory: factory)
+        tapDropReports = Metrics.Counter(label: "chunkwatch_tap_drop_reports_total", factory: factory)
+    }
+
+    /// Events a tap reported dropped (its ring was full), by the tap's name.
+    func tapDroppedEvents(tap: String) -> Metrics.Counter {
+        Metrics.Counter(label: "chunkwatch_tap_dropped_events_total", dimensions: [("tap", tap)], factory: factory)
     }
 
     func alertCounter(detector: String, severity: String) -> Metrics.Counter {

@@ -92,6 +92,7 @@ struct BackfillCommand: ParsableCommand {
                 }
             },
             rejectedPrincipal: { principal, ts in engine.rejected(principal: principal, at: ts) },
+            dropReport: { engine.dropped($0) },
             skipping: skip,
             fileDone: { index, _ in
                 try resume?.fileDone(index, engine: engine, symbols: symbols, events: engine.eventsProcessed) { try sink.flush() }
@@ -106,7 +107,9 @@ struct BackfillCommand: ParsableCommand {
         if !quiet && (complete || counts.lines > 0 || bytesSeen > 0) {
             let seconds = max((Timestamp.now() - started).secondsDouble, 1e-9)
             printError(
-                "backfill: \(counts.accepted) events, \(counts.rejectedSummary), \(Format.bytes(Double(bytesSeen))) read in "
+                "backfill: \(counts.accepted) events, \(counts.rejectedSummary), "
+                    + (counts.dropReports > 0 ? "\(counts.dropReports) tap drop reports, " : "")
+                    + "\(Format.bytes(Double(bytesSeen))) read in "
                     + "\(Format.decimal(seconds, 2)) s (\(ProgressBar.count(Double(counts.lines) / seconds)) lines/s); "
                     + "\(engine.alertsFired) alerts fired")
         }

@@ -17,7 +17,8 @@ struct InputOptions: ParsableArguments {
         if files.isEmpty { throw ValidationError("name at least one input file, a directory, or - for stdin") }
     }
 
-    /// Reads every input in order, calling `body` for each accepted event.
+    /// Reads every input in order, calling `body` for each accepted event and
+    /// `dropReport` for each tap drop report among them.
     /// A file that cannot be read or is corrupt is reported on stderr as one
     /// line and skipped; the others still run. Returns the counts and whether
     /// every input was read to its end.
@@ -26,12 +27,14 @@ struct InputOptions: ParsableArguments {
     /// them already); `fileDone` is called after each input read to its end.
     func forEachEvent(
         symbols: SymbolTable, progress: ((Int) -> Void)? = nil,
-        rejectedPrincipal: ((Symbol, Timestamp?) -> Void)? = nil, skipping: Int = 0,
+        rejectedPrincipal: ((Symbol, Timestamp?) -> Void)? = nil, dropReport: ((TapDropReport) -> Void)? = nil,
+        skipping: Int = 0,
         fileDone: ((_ index: Int, _ input: InputFile) throws -> Void)? = nil, _ body: (ChunkEvent) throws -> Void
     ) throws -> (counts: IngestCounts, complete: Bool, totalBytes: Int?) {
         var (inputs, complete) = expandedInputs()
         let reader = EventReader(symbols: symbols)
         reader.onRejectedPrincipal = rejectedPrincipal
+        reader.onDropReport = dropReport
         if let rejects {
             do { reader.rejects = try RejectWriter(path: rejects) } catch { throw CLIError(error.description) }
         }

@@ -16,9 +16,10 @@ struct SplitMix64: RandomNumberGenerator {
     }
 }
 
-/// What became of one line: an accepted event or a rejection.
+/// What became of one line: an accepted event, a tap drop report or a rejection.
 enum Outcome: Equatable, Sendable, CustomStringConvertible {
     case event(ChunkEvent)
+    case dropReport(TapDropReport)
     case rejected(RejectReason)
 
     var description: String {
@@ -28,6 +29,7 @@ enum Outcome: Equatable, Sendable, CustomStringConvertible {
                 + "seq: \(e.seq), rate: \(e.rate), conn: \(e.conn.rawValue), resource: \(e.resource.rawValue), "
                 + "hop: \(e.hop.rawValue), op: \(e.op.rawValue), checksum: \(e.checksum.rawValue), "
                 + "expected: \(e.expectedChecksum.rawValue))"
+        case .dropReport(let r): "dropReport(\(r))"
         case .rejected(let r): "rejected(\(r))"
         }
     }
@@ -73,8 +75,11 @@ final class LineDecoder {
             ts: Timestamp(nanoseconds: 42), principal: Symbol("stale"), size: 99, conn: Symbol("stale-conn"),
             resource: Symbol("stale-res"), dir: .outbound, seq: 7, checksum: Symbol("x"), expectedChecksum: Symbol("y"),
             hop: Symbol("stale-hop"), op: Symbol("stale-op"), rate: 3)
-        if let reason = decoder.decode(raw, into: &event) { return .rejected(reason) }
-        return .event(event)
+        switch decoder.decode(raw, into: &event) {
+        case .event: return .event(event)
+        case .dropReport: return .dropReport(decoder.dropReport)
+        case .rejected(let reason): return .rejected(reason)
+        }
     }
 }
 

@@ -21,7 +21,7 @@ final class DetectorBench {
         var event = ChunkEvent.empty
         var events: [ChunkEvent] = []
         bytes.withUnsafeBytes { raw in
-            for r in ranges where decoder.decode(UnsafeRawBufferPointer(rebasing: raw[r]), into: &event) == nil {
+            for r in ranges where decoder.decode(UnsafeRawBufferPointer(rebasing: raw[r]), into: &event) == .event {
                 events.append(event)
             }
         }

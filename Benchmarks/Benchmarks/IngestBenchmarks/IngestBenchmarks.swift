@@ -23,7 +23,7 @@ final class WarmDecoder {
         bytes.withUnsafeBytes { raw in
             var i = from % ranges.count
             for _ in 0..<count {
-                if decoder.decode(UnsafeRawBufferPointer(rebasing: raw[ranges[i]]), into: &event) == nil { accepted += 1 }
+                if case .event = decoder.decode(UnsafeRawBufferPointer(rebasing: raw[ranges[i]]), into: &event) { accepted += 1 }
                 i += 1
                 if i == ranges.count { i = 0 }
             }
