@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Alerting
 import ArgumentParser
 import ChunkModel
@@ -23,6 +28,18 @@ struct ScoreCommand: ParsableCommand {
     var output: String = "-"
 
     func run() throws {
+        // A reader that goes away (`score … | head`) shows up as EPIPE from
+        // write(2), which ends the run quietly, as a SIGPIPE would; the signal
+        // may be ignored anyway, since an ignored disposition is inherited.
+        signal(SIGPIPE, SIG_IGN)
+        do {
+            try score()
+        } catch let error as CLIError where error.isBrokenPipe {
+            return
+        }
+    }
+
+    private func score() throws {
         let symbols = SymbolTable()
         let config = try configOption.load()
         // One thread: scores come out in input order, one line per event.
