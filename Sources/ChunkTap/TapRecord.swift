@@ -17,20 +17,24 @@ public struct TapSource: Hashable, Sendable {
 
 /// One chunk as the proxy saw it. A plain value with no references, so copying
 /// it into the ring costs a few stores and never touches a reference count.
+///
+/// The fields are declared widest first so that the record packs into 50
+/// bytes: with the ring's sequence number it fills one 64-byte cache line
+/// (`TapRing`). Keep new fields within that, or each push touches two lines.
 public struct TapRecord: Sendable {
     /// When the proxy saw the chunk (event time).
     public var ts: Timestamp
-    public var source: TapSource
     /// The proxy's own connection number; sent as `conn` = the tap's prefix + this number.
     public var conn: UInt64
-    public var dir: TapDirection
     /// Chunk index within (`conn`, `dir`); negative means none.
     public var seq: Int64
     public var size: Int64
-    /// CRC32C of the chunk, when the proxy computed one.
-    public var checksum: UInt32?
     /// Chunks per second on this connection as the proxy measures it; negative or NaN means none.
     public var rate: Double
+    public var source: TapSource
+    /// CRC32C of the chunk, when the proxy computed one.
+    public var checksum: UInt32?
+    public var dir: TapDirection
 
     @inlinable
     public init(

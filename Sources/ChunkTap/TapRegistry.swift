@@ -6,6 +6,7 @@ import Synchronization
 /// Registration takes a lock and allocates; it happens once per listener or
 /// connection kind, off the data path. The per-source drop counters are
 /// preallocated so that a drop on the hot path is one atomic add.
+@usableFromInline
 final class TapRegistry: @unchecked Sendable {
     // @unchecked: `drops` points at atomics allocated once in init and freed in
     // deinit; every access goes through the atomics themselves.
@@ -19,16 +20,18 @@ final class TapRegistry: @unchecked Sendable {
 
     let maxSources: Int
     private let names = Mutex<[Names]>([])
+    /// One drop counter per source, then one for records of a source this
+    /// registry did not hand out (another tap's).
     private let drops: UnsafeMutablePointer<Atomic<Int>>
 
     init(maxSources: Int) {
         self.maxSources = max(1, maxSources)
-        drops = .allocate(capacity: self.maxSources)
-        for i in 0..<self.maxSources { (drops + i).initialize(to: Atomic(0)) }
+        drops = .allocate(capacity: self.maxSources + 1)
+        for i in 0...self.maxSources { (drops + i).initialize(to: Atomic(0)) }
     }
 
     deinit {
-        drops.deinitialize(count: maxSources)
+        drops.deinitialize(count: maxSources + 1)
         drops.deallocate()
     }
 
@@ -65,13 +68,19 @@ final class TapRegistry: @unchecked Sendable {
     /// The names registered so far; the forwarder takes one per batch.
     func snapshot() -> [Names] { names.withLock { $0 } }
 
-    @inline(__always)
+    /// The drop path's only write: one atomic add, wrapping (no overflow check,
+    /// no compare-and-swap loop).
+    @usableFromInline @inline(never)
     func countDrop(_ source: TapSource) {
-        let i = Int(source.index)
-        if i < maxSources { drops[i].add(1, ordering: .relaxed) }
+        drops[min(Int(source.index), maxSources)].wrappingAdd(1, ordering: .relaxed)
     }
 
     func drops(of source: Int) -> Int { drops[source].load(ordering: .relaxed) }
+
+    /// Drops of every source: `Stats.dropped`.
+    var totalDrops: Int {
+        (0...maxSources).reduce(0) { $0 &+ drops[$1].load(ordering: .relaxed) }
+    }
 }
 
 /// Why the tap refused something (a registration), in words a proxy can log.

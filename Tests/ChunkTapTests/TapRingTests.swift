@@ -28,6 +28,44 @@ func record(_ i: Int, conn: UInt64 = 1, seq: Int, source: TapSource) -> TapRecor
 }
 
 @Suite struct TapRingTests {
+    @Test func aSlotIsOneCacheLine() {
+        // The sequence number (8 bytes) and the record share one 64-byte line;
+        // a field that breaks this makes every push touch two lines.
+        #expect(MemoryLayout<TapRecord>.size <= 56)
+        #expect(TapRing.slotSize == 64)
+    }
+
+    /// Every small capacity, every slot the ring starts at: records come out
+    /// whole and in order, and the ring is full at exactly `capacity`.
+    @Test func everyCapacityAndStartSlot() {
+        for capacity in [2, 4, 8, 16] {
+            for start in 0..<capacity {
+                let ring = TapRing(capacity: capacity)
+                for i in 0..<start {
+                    #expect(ring.push(record(i, seq: i, source: TapSource(index: 0))))
+                    #expect(ring.pop()?.seq == Int64(i))
+                }
+                var sent: [TapRecord] = []
+                for i in 0..<capacity {
+                    var r = record(i, conn: UInt64.max - UInt64(i), seq: start + i, source: TapSource(index: UInt32(i)))
+                    if i.isMultiple(of: 2) { r.checksum = nil }
+                    if i == 1 { r.rate = .nan }
+                    #expect(ring.push(r))
+                    sent.append(r)
+                }
+                #expect(!ring.push(record(0, seq: 0, source: TapSource(index: 0))))
+                #expect(ring.pushed == start + capacity && ring.count == capacity)
+                for r in sent {
+                    let out = ring.pop()
+                    #expect(out?.ts == r.ts && out?.conn == r.conn && out?.seq == r.seq && out?.size == r.size)
+                    #expect(out?.source == r.source && out?.checksum == r.checksum && out?.dir == r.dir)
+                    #expect(out?.rate == r.rate || (out?.rate.isNaN == true && r.rate.isNaN))
+                }
+                #expect(ring.pop() == nil && ring.count == 0)
+            }
+        }
+    }
+
     @Test(arguments: [2, 8, 1024])
     func fullRingRefusesAtOnceAndCountsExactly(capacity: Int) async {
         let ring = TapRing(capacity: capacity)
@@ -54,6 +92,63 @@ func record(_ i: Int, conn: UInt64 = 1, seq: Int, source: TapSource) -> TapRecor
         // Emptied, the ring takes a full lap again.
         for i in 0..<capacity { #expect(ring.push(record(i, seq: i, source: TapSource(index: 0)))) }
         #expect(!ring.push(record(0, seq: 0, source: TapSource(index: 0))))
+    }
+
+    /// Producers and the forwarder at once on a small ring, which fills and
+    /// frees many times over: every accepted record comes out once, whole, in
+    /// its producer's order, and accepted plus refused is what was offered.
+    @Test func producersAndForwarderAtOnce() async {
+        final class Forwarder: Sendable {
+            let producing = Atomic<Int>(0)
+            let popped = Atomic<Int>(0)
+            /// Records popped, and those out of order or not as pushed; nil until done.
+            let result = Mutex<(popped: Int, wrong: Int)?>(nil)
+        }
+        let ring = TapRing(capacity: 64)
+        let producers = 4, perProducer = 50_000
+        let refused = Atomic<Int>(0), offered = Atomic<Int>(0)
+        let forwarder = Forwarder()
+        forwarder.producing.store(producers, ordering: .relaxed)
+        Thread {
+            var last = [Int64](repeating: -1, count: producers)
+            var popped = 0, wrong = 0
+            while true {
+                let finished = forwarder.producing.load(ordering: .acquiring) == 0
+                guard let r = ring.pop() else {
+                    if finished { break }
+                    continue
+                }
+                let p = Int(r.conn)
+                if r.seq <= last[p] || r.size != r.seq &* 3 &+ Int64(p) || r.source.index != UInt32(p) { wrong += 1 }
+                last[p] = r.seq
+                popped += 1
+                forwarder.popped.store(popped, ordering: .relaxed)
+            }
+            forwarder.result.withLock { $0 = (popped, wrong) }
+        }.start()
+        await onThreads(producers) { p in
+            var mine = 0, i = 0
+            // Past `perProducer` while the forwarder has not been scheduled enough to free the ring many times.
+            while i < perProducer || (forwarder.popped.load(ordering: .relaxed) < 16 * ring.capacity && i < 100 * perProducer) {
+                let r = TapRecord(
+                    ts: Timestamp(nanoseconds: Int64(i)), source: TapSource(index: UInt32(p)), conn: UInt64(p), seq: Int64(i),
+                    size: Int64(i) &* 3 &+ Int64(p))
+                if !ring.push(r) { mine += 1 }
+                i += 1
+            }
+            refused.add(mine, ordering: .relaxed)
+            offered.add(i, ordering: .relaxed)
+            forwarder.producing.subtract(1, ordering: .releasing)
+        }
+        var result: (popped: Int, wrong: Int)?
+        while result == nil {
+            usleep(1_000)
+            result = forwarder.result.withLock { $0 }
+        }
+        #expect(result?.wrong == 0)
+        #expect(result?.popped == ring.pushed)
+        #expect(ring.pushed + refused.load(ordering: .relaxed) == offered.load(ordering: .relaxed))
+        #expect(ring.pushed >= 16 * ring.capacity, "the ring filled and emptied many times over")
     }
 
     @Test func linesFollowSpecSection2() throws {
