@@ -25,6 +25,9 @@ public final class ChunkTap: Sendable {
         public var capacity = 65_536
         /// How many sources (`register`) the tap can hold; their drop counters are preallocated.
         public var maxSources = 4_096
+        /// How events travel: NDJSON lines (any NDJSON collector reads them)
+        /// or the compact binary framing (`chunkwatch serve` reads both on one port).
+        public var wire: Wire = .ndjson
         /// Records per write to the collector.
         public var batchSize = 1_024
         /// How long the forwarder sleeps when the ring is empty.
@@ -39,6 +42,14 @@ public final class ChunkTap: Sendable {
         public var closeTimeout: Duration = .seconds(5)
 
         public init(collector: String) { self.collector = collector }
+    }
+
+    /// The forwarder's format on the wire (docs/wire-format.md).
+    public enum Wire: Sendable {
+        /// SPEC §2 chunk event lines.
+        case ndjson
+        /// `TapWire` frames: 48 bytes per event, no JSON formatting on the proxy's host.
+        case binary
     }
 
     /// Counters since the tap started.

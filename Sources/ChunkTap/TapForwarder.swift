@@ -29,6 +29,8 @@ final class TapForwarder: @unchecked Sendable {
     private var lastReport: Timestamp = .now()
     private var nextReport: Int64
     private var nextIdleCheck: Int64 = 0
+    /// Binary: how many sources' names the current connection has had.
+    private var sourcesSent = 0
 
     init(tap: ChunkTap) {
         self.tap = tap
@@ -65,11 +67,28 @@ final class TapForwarder: @unchecked Sendable {
     /// Moves up to a batch from the ring into `pending`, plus a drop report when one is due.
     private func fill(final: Bool) {
         var taken = 0
+        let binary = tap.settings.wire == .binary
+        if binary { TapWire.appendHeader(.events, length: 0, to: &pending.bytes) }  // length set below
         while taken < tap.settings.batchSize, let record = tap.ring.pop() {
             let index = Int(record.source.index)
             if index >= names.count { names = tap.registry.snapshot() }
-            if index < names.count { writer.write(record, names: names[index], to: &pending) }
-            taken += 1
+            if index < names.count {
+                if binary {
+                    TapWire.appendRecord(
+                        ts: record.ts.nanoseconds, source: record.source.index, dir: record.dir.rawValue, conn: record.conn,
+                        seq: record.seq, size: record.size, checksum: record.checksum, rate: record.rate, to: &pending.bytes)
+                } else {
+                    writer.write(record, names: names[index], to: &pending)
+                }
+                taken += 1
+            }
+        }
+        if binary {
+            if taken == 0 {
+                pending.removeAll()
+            } else {
+                Self.setFrameLength(&pending.bytes, at: 0, length: taken * TapWire.recordSize)
+            }
         }
         pendingEvents = taken
         let now = Self.monotonic()
@@ -100,8 +119,16 @@ final class TapForwarder: @unchecked Sendable {
         }
         guard total > 0 else { return }
         let now = Timestamp.now()
-        TapLineWriter.writeDropReport(
-            tap: tap.settings.name, now: now, since: lastReport, dropped: total, byPrincipal: byPrincipal, to: &pending)
+        if tap.settings.wire == .binary {
+            var line = OutputBuffer(capacity: 256)
+            TapLineWriter.writeDropReport(
+                tap: tap.settings.name, now: now, since: lastReport, dropped: total, byPrincipal: byPrincipal, to: &line)
+            TapWire.appendHeader(.report, length: line.count, to: &pending.bytes)
+            pending.append(contentsOf: line.bytes)
+        } else {
+            TapLineWriter.writeDropReport(
+                tap: tap.settings.name, now: now, since: lastReport, dropped: total, byPrincipal: byPrincipal, to: &pending)
+        }
         lastReport = now
         tap.counters.withLock { $0.dropReports += 1 }
     }
@@ -153,6 +180,17 @@ final class TapForwarder: @unchecked Sendable {
                 return false
             }
         }
+        if tap.settings.wire == .binary {
+            // The magic and the tap's prefix open every binary connection; sources follow as they appear.
+            var hello = TapWire.magic
+            TapWire.appendHello(connPrefix: tap.settings.connPrefix, to: &hello)
+            guard c.send(hello, from: 0) == hello.count else {
+                c.close()
+                nextAttempt = now + backoff
+                return false
+            }
+            sourcesSent = 0
+        }
         connection = c
         backoff = tap.settings.backoffInitial.nanosecondsClamped
         tap.counters.withLock { $0.connects += 1 }
@@ -161,6 +199,10 @@ final class TapForwarder: @unchecked Sendable {
 
     private func send() {
         guard let c = connection else { return }
+        if tap.settings.wire == .binary {
+            sendBinary(c)
+            return
+        }
         let written = c.send(pending.bytes, from: 0)
         if written == pending.count {
             tap.counters.withLock { $0.sent += pendingEvents }
@@ -181,6 +223,60 @@ final class TapForwarder: @unchecked Sendable {
         }
         c.close()
         connection = nil
+    }
+
+    /// Binary: the names of every source the batch may use go first (once
+    /// per connection), then the batch — an events frame and maybe a report
+    /// frame. When a write fails part-way, the records the socket took count
+    /// as sent and the rest go again, in a new frame, on the next connection.
+    private func sendBinary(_ c: CollectorConnection) {
+        if sourcesSent < names.count {
+            var frames: [UInt8] = []
+            for i in sourcesSent..<names.count {
+                TapWire.appendSource(
+                    id: UInt32(i), principal: names[i].principal, resource: names[i].resource, hop: names[i].hop, to: &frames)
+            }
+            guard c.send(frames, from: 0) == frames.count else {
+                failed(c)
+                return
+            }
+            sourcesSent = names.count
+        }
+        let written = c.send(pending.bytes, from: 0)
+        if written == pending.count {
+            tap.counters.withLock { $0.sent += pendingEvents }
+            pending.removeAll()
+            pendingEvents = 0
+            return
+        }
+        let eventsEnd = pendingEvents > 0 ? 5 + pendingEvents * TapWire.recordSize : 0
+        let sentEvents = pendingEvents > 0 ? min(max(written - 5, 0) / TapWire.recordSize, pendingEvents) : 0
+        var rest: [UInt8] = []
+        if sentEvents < pendingEvents {
+            let from = 5 + sentEvents * TapWire.recordSize
+            TapWire.appendHeader(.events, length: eventsEnd - from, to: &rest)
+            rest += pending.bytes[from..<eventsEnd]
+        }
+        // A report frame goes again whole (the collector drops a frame cut short with its connection).
+        rest += pending.bytes[eventsEnd...]
+        pending.bytes = rest
+        pendingEvents -= sentEvents
+        tap.counters.withLock { $0.sent += sentEvents }
+        failed(c)
+    }
+
+    private func failed(_ c: CollectorConnection) {
+        tap.counters.withLock { $0.lastError = "write to the collector failed: \(String(cString: strerror(errno)))" }
+        c.close()
+        connection = nil
+    }
+
+    static func setFrameLength(_ bytes: inout [UInt8], at offset: Int, length: Int) {
+        let value = UInt32(length)
+        bytes[offset + 1] = UInt8(truncatingIfNeeded: value)
+        bytes[offset + 2] = UInt8(truncatingIfNeeded: value >> 8)
+        bytes[offset + 3] = UInt8(truncatingIfNeeded: value >> 16)
+        bytes[offset + 4] = UInt8(truncatingIfNeeded: value >> 24)
     }
 
     static func monotonic() -> Int64 {

@@ -66,6 +66,13 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Events the tap's ring holds while the collector is slow or away.", valueName: "n"))
     var ring: Int = 65_536
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How the tap sends events: binary (48 bytes an event, chunkwatch serve reads it) or ndjson (any NDJSON collector).",
+            valueName: "binary|ndjson"))
+    var wire: String = "binary"
+
     @Flag(name: .long, help: "Leave the CRC32C out of the events (it is most of the tap's cost on large chunks).")
     var noChecksums = false
 
@@ -94,6 +101,7 @@ struct ProxyCommand: AsyncParsableCommand {
             throw ValidationError("--principal must have 1 to 256 bytes")
         }
         if ring < 2 { throw ValidationError("--ring must be at least 2") }
+        if wire != "binary" && wire != "ndjson" { throw ValidationError("--wire must be binary or ndjson; got '\(wire)'") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if statsSeconds < 0 { throw ValidationError("--stats-seconds must be 0 or more") }
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -130,6 +138,7 @@ struct ProxyCommand: AsyncParsableCommand {
             tapSettings.name = name ?? "proxy-\(Self.hostname())"
             tapSettings.connPrefix = tapSettings.name + "-"
             tapSettings.capacity = ring
+            tapSettings.wire = wire == "ndjson" ? .ndjson : .binary
             if let tokenFile { tapSettings.token = try Self.readToken(tokenFile) }
             tap = ChunkTap(settings: tapSettings)
         } else {

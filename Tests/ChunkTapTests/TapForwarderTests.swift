@@ -6,8 +6,12 @@ import Synchronization
 import Testing
 
 /// A tap with test-sized settings: short backoff and report interval.
-func makeTap(_ collector: String, capacity: Int = 16_384, token: String? = nil, closeTimeout: Duration = .seconds(5)) -> ChunkTap {
+func makeTap(
+    _ collector: String, capacity: Int = 16_384, token: String? = nil, closeTimeout: Duration = .seconds(5),
+    wire: ChunkTap.Wire = .ndjson
+) -> ChunkTap {
     var settings = ChunkTap.Settings(collector: collector)
+    settings.wire = wire
     settings.capacity = capacity
     settings.batchSize = 64
     settings.token = token
@@ -34,9 +38,10 @@ func produce(_ tap: ChunkTap, principals: [String], count: Int, seqBase: Int = 0
 }
 
 @Suite(.serialized) struct TapForwarderTests {
-    @Test func everyRecordedEventReachesARealCollector() async throws {
+    @Test(arguments: [ChunkTap.Wire.ndjson, .binary])
+    func everyRecordedEventReachesARealCollector(wire: ChunkTap.Wire) async throws {
         let server = try await TapTestServer.start()
-        let tap = makeTap(server.ingest)
+        let tap = makeTap(server.ingest, wire: wire)
         let principals = (0..<4).map { "tap-p\($0)" }
         let refused = try await produce(tap, principals: principals, count: 2_500)
         #expect(refused == [0, 0, 0, 0], "the ring holds every record: nothing may drop")
@@ -62,7 +67,7 @@ func produce(_ tap: ChunkTap, principals: [String], count: Int, seqBase: Int = 0
 
         let collector = try RecordingCollector(port: port)
         defer { collector.stop() }
-        let arrived = try await waitUntil {
+        let arrived = try await waitUntil(seconds: 60) {
             let lines = collector.lines
             return lines.count(where: { $0.hasPrefix("{\"ts\"") }) == stats.recorded
                 && lines.contains(where: { $0.contains("\"chunkwatch_tap\":\"drops\"") })
@@ -90,9 +95,10 @@ func produce(_ tap: ChunkTap, principals: [String], count: Int, seqBase: Int = 0
         #expect(tap.stats.dropReports >= 1)
     }
 
-    @Test func lateAndRestartedCollectorGetsWhatTheRingHeld() async throws {
+    @Test(arguments: [ChunkTap.Wire.ndjson, .binary])
+    func lateAndRestartedCollectorGetsWhatTheRingHeld(wire: ChunkTap.Wire) async throws {
         let port = try freePort()
-        let tap = makeTap("127.0.0.1:\(port)")
+        let tap = makeTap("127.0.0.1:\(port)", wire: wire)
         #expect(try await produce(tap, principals: ["late"], count: 500) == [0])
         try await Task.sleep(for: .milliseconds(300))  // a few failed connects, backing off
         let first = try await TapTestServer.start(ingestPort: port)
@@ -110,14 +116,15 @@ func produce(_ tap: ChunkTap, principals: [String], count: Int, seqBase: Int = 0
         await second.stop()
     }
 
-    @Test func authLineOpensATokenProtectedCollector() async throws {
+    @Test(arguments: [ChunkTap.Wire.ndjson, .binary])
+    func authLineOpensATokenProtectedCollector(wire: ChunkTap.Wire) async throws {
         let tokens = TokenAuthority(tokens: [
             .init(name: "gw", role: .ingest, secret: "ingest-secret-0123456789"),
             .init(name: "oncall", role: .read, secret: "read-secret-0123456789ab"),
         ])
         let server = try await TapTestServer.start(tokens: tokens)
         let read = "read-secret-0123456789ab"
-        let good = makeTap(server.ingest, token: "ingest-secret-0123456789")
+        let good = makeTap(server.ingest, token: "ingest-secret-0123456789", wire: wire)
         _ = try await produce(good, principals: ["authed"], count: 200)
         #expect(try await waitUntil { await server.eventsAccepted(token: read) == 200 })
         good.close()
@@ -126,7 +133,7 @@ func produce(_ tap: ChunkTap, principals: [String], count: Int, seqBase: Int = 0
         // reconnects (with backoff) and the collector takes none of its events.
         // The ERR line itself may be lost to the connection reset, so the
         // tap's view is only "the collector keeps closing".
-        let bad = makeTap(server.ingest, token: "wrong-secret-0123456789", closeTimeout: .milliseconds(500))
+        let bad = makeTap(server.ingest, token: "wrong-secret-0123456789", closeTimeout: .milliseconds(500), wire: wire)
         _ = try await produce(bad, principals: ["refused"], count: 100)
         #expect(try await waitUntil { bad.stats.lastError != nil })
         _ = try await produce(bad, principals: ["refused"], count: 100, seqBase: 100)

@@ -86,6 +86,7 @@ final class InProcessCollector: Sendable {
         var tapSettings = ChunkTap.Settings(collector: collector.ingest)
         tapSettings.name = "pg-proxy"
         tapSettings.connPrefix = "pg-proxy-"
+        tapSettings.wire = .binary  // as `chunkwatch proxy` sends by default
         let tap = ChunkTap(settings: tapSettings)
         var settings = Gateway.Settings(listeners: [
             Gateway.Listener(
