@@ -39,18 +39,9 @@ final class TapRegistry: @unchecked Sendable {
         guard !principal.isEmpty, principal.utf8.count <= 256 else {
             throw TapError("a principal must have 1 to 256 bytes (got \(principal.utf8.count))")
         }
-        var out = OutputBuffer(capacity: 64)
-        out.append(",\"principal\":")
-        out.append(jsonString: principal)
-        if let resource {
-            out.append(",\"resource\":")
-            out.append(jsonString: resource)
-        }
-        if let hop {
-            out.append(",\"hop\":")
-            out.append(jsonString: hop)
-        }
-        let entry = Names(principal: principal, resource: resource, hop: hop, fragment: out.bytes)
+        let entry = Names(
+            principal: principal, resource: resource, hop: hop,
+            fragment: TapLineFormat.namesFragment(principal: principal, resource: resource, hop: hop))
         let index: Int? = names.withLock { names in
             if let existing = names.firstIndex(where: {
                 $0.principal == principal && $0.resource == resource && $0.hop == hop
