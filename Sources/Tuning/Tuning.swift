@@ -1,1 +1,0 @@
-// chunkwatch tune — being written (issue 6).
