@@ -28,7 +28,7 @@ let package = Package(
     ]
 )
 
-for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "ServerBenchmarks", "TapBenchmarks", "ChecksumBenchmarks"] {
+for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "ServerBenchmarks", "TapBenchmarks", "ChecksumBenchmarks", "ProxyBenchmarks"] {
     package.targets.append(
         .executableTarget(
             name: suite,
@@ -47,7 +47,14 @@ for suite in ["IngestBenchmarks", "BaselinesBenchmarks", "PipelineBenchmarks", "
                     .product(name: "Workload", package: "chunkwatch"),
                     .product(name: "Logging", package: "swift-log"),
                 ] : [])
-                + (suite == "TapBenchmarks" || suite == "ChecksumBenchmarks" ? [.product(name: "ChunkTap", package: "chunkwatch")] : []),
+                + (suite == "TapBenchmarks" || suite == "ChecksumBenchmarks" ? [.product(name: "ChunkTap", package: "chunkwatch")] : [])
+                // ProxyBenchmarks runs the gateway in the process; it hands the gateway a Logger.
+                + (suite == "ProxyBenchmarks"
+                    ? [
+                        .product(name: "Gateway", package: "chunkwatch"),
+                        .product(name: "ChunkTap", package: "chunkwatch"),
+                        .product(name: "Logging", package: "swift-log"),
+                    ] : []),
             path: "Benchmarks/\(suite)",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
