@@ -197,40 +197,13 @@ final class TapForwarder: @unchecked Sendable {
         return true
     }
 
+    /// Sends the batch. Binary: the names of every source it may use go first
+    /// (once per connection). When a write fails part-way, what the socket
+    /// took counts as sent and the rest goes again on the next connection.
     private func send() {
         guard let c = connection else { return }
-        if tap.settings.wire == .binary {
-            sendBinary(c)
-            return
-        }
-        let written = c.send(pending.bytes, from: 0)
-        if written == pending.count {
-            tap.counters.withLock { $0.sent += pendingEvents }
-            pending.removeAll()
-            pendingEvents = 0
-            return
-        }
-        // Keep the interrupted line and everything after it for the next connection.
-        var cut = written
-        while cut > 0 && pending.bytes[cut - 1] != UInt8(ascii: "\n") { cut -= 1 }
-        let done = pending.bytes[..<cut].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-        pending.bytes.removeSubrange(..<cut)
-        let sentEvents = min(done, pendingEvents)
-        pendingEvents -= sentEvents
-        tap.counters.withLock {
-            $0.sent += sentEvents
-            $0.lastError = "write to the collector failed: \(String(cString: strerror(errno)))"
-        }
-        c.close()
-        connection = nil
-    }
-
-    /// Binary: the names of every source the batch may use go first (once
-    /// per connection), then the batch — an events frame and maybe a report
-    /// frame. When a write fails part-way, the records the socket took count
-    /// as sent and the rest go again, in a new frame, on the next connection.
-    private func sendBinary(_ c: CollectorConnection) {
-        if sourcesSent < names.count {
+        let binary = tap.settings.wire == .binary
+        if binary && sourcesSent < names.count {
             var frames: [UInt8] = []
             for i in sourcesSent..<names.count {
                 TapWire.appendSource(
@@ -243,12 +216,30 @@ final class TapForwarder: @unchecked Sendable {
             sourcesSent = names.count
         }
         let written = c.send(pending.bytes, from: 0)
-        if written == pending.count {
-            tap.counters.withLock { $0.sent += pendingEvents }
+        let complete = written == pending.count
+        let sentEvents = complete ? pendingEvents : binary ? keepUnsentRecords(written) : keepUnsentLines(written)
+        pendingEvents -= sentEvents
+        tap.counters.withLock { $0.sent += sentEvents }
+        if complete {
             pending.removeAll()
-            pendingEvents = 0
-            return
+        } else {
+            failed(c)
         }
+    }
+
+    /// NDJSON: keeps the interrupted line and everything after it; returns the events sent.
+    private func keepUnsentLines(_ written: Int) -> Int {
+        var cut = written
+        while cut > 0 && pending.bytes[cut - 1] != UInt8(ascii: "\n") { cut -= 1 }
+        let done = pending.bytes[..<cut].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        pending.bytes.removeSubrange(..<cut)
+        return min(done, pendingEvents)
+    }
+
+    /// Binary: keeps the records the socket did not take, in a new events
+    /// frame, and a report frame whole (the collector drops a frame cut short
+    /// with its connection); returns the events sent.
+    private func keepUnsentRecords(_ written: Int) -> Int {
         let eventsEnd = pendingEvents > 0 ? 5 + pendingEvents * TapWire.recordSize : 0
         let sentEvents = pendingEvents > 0 ? min(max(written - 5, 0) / TapWire.recordSize, pendingEvents) : 0
         var rest: [UInt8] = []
@@ -257,12 +248,9 @@ final class TapForwarder: @unchecked Sendable {
             TapWire.appendHeader(.events, length: eventsEnd - from, to: &rest)
             rest += pending.bytes[from..<eventsEnd]
         }
-        // A report frame goes again whole (the collector drops a frame cut short with its connection).
         rest += pending.bytes[eventsEnd...]
         pending.bytes = rest
-        pendingEvents -= sentEvents
-        tap.counters.withLock { $0.sent += sentEvents }
-        failed(c)
+        return sentEvents
     }
 
     private func failed(_ c: CollectorConnection) {
