@@ -51,9 +51,12 @@ public final class Gateway: Sendable {
         public var connectTimeout: Duration = .seconds(5)
         /// Whether each chunk's CRC32C goes into its event.
         public var checksums = true
+        /// The largest read, so the largest chunk: NIO's adaptive receive
+        /// buffer grows towards it while reads fill the buffer.
+        public var maxChunkSize = 256 * 1024
         /// Bytes a side may have queued towards the other before it stops reading.
-        public var writeBufferHighWatermark = 256 * 1024
-        public var writeBufferLowWatermark = 64 * 1024
+        public var writeBufferHighWatermark = 1024 * 1024
+        public var writeBufferLowWatermark = 256 * 1024
 
         public init(listeners: [Listener]) { self.listeners = listeners }
     }
@@ -131,6 +134,10 @@ public final class Gateway: Sendable {
         try? await group.shutdownGracefully()
     }
 
+    private var recvAllocator: AdaptiveRecvByteBufferAllocator {
+        AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 2048, maximum: max(1024, settings.maxChunkSize))
+    }
+
     private func serverBootstrap(_ listener: Listener, upstream: SocketAddress, source: TapSource?) -> ServerBootstrap {
         let watermarks = ChannelOptions.Types.WriteBufferWaterMark(
             low: settings.writeBufferLowWatermark, high: settings.writeBufferHighWatermark)
@@ -140,6 +147,7 @@ public final class Gateway: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .childChannelOption(.writeBufferWaterMark, value: watermarks)
+            .childChannelOption(.recvAllocator, value: recvAllocator)
             .childChannelInitializer { [self] client in
                 client.eventLoop.makeCompletedFuture {
                     try self.accept(client, listener: listener, upstream: upstream, source: source, watermarks: watermarks)
@@ -184,6 +192,7 @@ public final class Gateway: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelOption(.writeBufferWaterMark, value: watermarks)
+            .channelOption(.recvAllocator, value: recvAllocator)
             .connectTimeout(TimeAmount.nanoseconds(settings.connectTimeout.nanosecondsClamped))
             .channelInitializer { upstream in
                 upstream.eventLoop.makeCompletedFuture {
