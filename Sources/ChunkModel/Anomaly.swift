@@ -23,12 +23,16 @@ public struct Anomaly: Sendable {
     public var message: String
     /// How long a quiet spell must last before the alert resolves.
     public var cooldown: Duration
+    /// The exact figure the detector compared with its threshold, when it is
+    /// not `observed` (the size detector's robust z): what lets `tune` derive
+    /// the anomaly another threshold gives without running the detector again.
+    public var evidence: Double?
 
     public init(
         detector: String, key: UInt64, keyText: String, ts: Timestamp, score: Double, severity: Severity,
         principal: Symbol, resource: Symbol = .none, conn: Symbol = .none, seq: Int64 = -1,
         observed: Double? = nil, expected: Double? = nil, threshold: Double? = nil,
-        baseline: [(String, Double)]? = nil, message: String, cooldown: Duration
+        baseline: [(String, Double)]? = nil, message: String, cooldown: Duration, evidence: Double? = nil
     ) {
         self.detector = detector
         self.key = key
@@ -46,5 +50,6 @@ public struct Anomaly: Sendable {
         self.baseline = baseline
         self.message = message
         self.cooldown = cooldown
+        self.evidence = evidence
     }
 }

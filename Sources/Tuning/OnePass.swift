@@ -21,12 +21,16 @@ import Detectors
 ///   unusual-hour anomaly is reported when the distance `d ≥ threshold`, and
 ///   carries `d` as `observed`.
 ///
-/// Everything else — `size.threshold` included, whose robust z is not carried
-/// by the anomaly — is replayed per candidate (see docs/tuning.md).
+/// - `size.threshold`: the windows take every chunk whatever its verdict; a
+///   chunk is reported when its robust z ≥ threshold (and the ratio test,
+///   which does not involve the threshold, passes), and the anomaly carries
+///   that z as `evidence`.
+///
+/// Everything else is replayed per candidate (see docs/tuning.md).
 enum OnePass {
     static func isDerivable(detector: String, parameter: String) -> Bool {
         switch (detector, parameter) {
-        case (_, "cooldown"), ("integrity", "gap_threshold"), ("novelty", "hour_threshold"): return true
+        case (_, "cooldown"), ("integrity", "gap_threshold"), ("novelty", "hour_threshold"), ("size", "threshold"): return true
         default: return false
         }
     }
@@ -55,6 +59,7 @@ struct AnomalyRewrite: Sendable {
     var cooldown: Duration?
     var gapThreshold: (pass: Int, candidate: Int)?
     var hourThreshold: (pass: Int, candidate: Int)?
+    var sizeThreshold: (pass: Double, candidate: Double)?
 
     enum Outcome { case keep(Anomaly), drop, cannot(String) }
 
@@ -64,6 +69,7 @@ struct AnomalyRewrite: Sendable {
             case (_, "cooldown"): cooldown = Self.cooldown(detector, candidate)
             case ("integrity", "gap_threshold"): gapThreshold = (pass.integrity.gapThreshold, candidate.integrity.gapThreshold)
             case ("novelty", "hour_threshold"): hourThreshold = (pass.novelty.hourThreshold, candidate.novelty.hourThreshold)
+            case ("size", "threshold"): sizeThreshold = (pass.size.threshold, candidate.size.threshold)
             default: break
             }
         }
@@ -101,6 +107,17 @@ struct AnomalyRewrite: Sendable {
             guard t.candidate > 0, d >= Double(t.candidate) else { return .drop }
             a.score = thresholdScore(d, threshold: Double(t.candidate))
             a.threshold = Double(t.candidate)
+        }
+        if let t = sizeThreshold, a.detector == "size" {
+            // SizeDetector.observe: reported when z ≥ threshold (and the ratio test passed).
+            guard let z = a.evidence else { return .cannot("a size anomaly without its robust z") }
+            guard z >= t.candidate else { return .drop }
+            let old = "threshold \(Format.decimal(t.pass, 1)))"
+            guard a.message.hasSuffix(old) else { return .cannot("a size message not ending in '\(old)'") }
+            a.message = String(a.message.dropLast(old.count)) + "threshold \(Format.decimal(t.candidate, 1)))"
+            a.score = thresholdScore(z, threshold: t.candidate)
+            a.severity = thresholdSeverity(z, threshold: t.candidate)
+            a.threshold = t.candidate
         }
         return .keep(a)
     }

@@ -19,9 +19,9 @@ struct SweepEquivalenceTests {
     }
 
     static let cases: [Case] = [
-        Case(detector: "size", sweeps: ["threshold=2,3.5,5"], onePass: false),
+        Case(detector: "size", sweeps: ["threshold=2,3.5,5"], onePass: true),
         // One candidate: a single pipeline over every thread (the sharded engine).
-        Case(detector: "size", sweeps: ["threshold=2.5"], onePass: false),
+        Case(detector: "size", sweeps: ["min_ratio=3"], onePass: false),
         Case(detector: "size", sweeps: ["threshold=2,4", "cooldown=1m,30m"], onePass: true),
         Case(detector: "rate", sweeps: ["threshold=2,3.5,6"], onePass: false),
         Case(detector: "rate", sweeps: ["cooldown=30s,5m,1h"], onePass: true),

@@ -129,7 +129,7 @@ public final class SizeDetector: Detector {
             resource: e.resource, conn: e.conn, seq: e.seq, observed: observed, expected: usual.rounded(),
             threshold: settings.threshold,
             baseline: [("median", usual.rounded()), ("mad", madBytes.rounded()), ("n", Double(n))],
-            message: message, cooldown: settings.cooldown)
+            message: message, cooldown: settings.cooldown, evidence: z)
     }
 }
 
