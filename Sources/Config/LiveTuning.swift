@@ -35,20 +35,15 @@ extension ChunkWatchConfig {
     /// Sets one live parameter from its text form (`7.5`, `15m`), checked as a
     /// file's value would be.
     public mutating func setLive(detector name: String, parameter key: String, to text: String) throws(TuningError) {
-        guard let section = Self.section(named: name) else {
-            throw TuningError("unknown detector '\(name)'; known detectors: \(Self.detectorSections.map(\.name).joined(separator: ", "))")
-        }
-        guard let parameter = section.parameters.first(where: { $0.key == key }) else {
-            throw TuningError("\(name) has no parameter '\(key)'; it has: \(section.parameters.map(\.key).joined(separator: ", "))")
-        }
-        guard Self.liveParameters[name]?.contains(key) == true else {
+        // An unknown detector or parameter, or a bad value, is `set`'s error; a
+        // known parameter that shapes the baselines is refused before its value is read.
+        if Self.section(named: name)?.parameters.contains(where: { $0.key == key }) == true,
+            Self.liveParameters[name]?.contains(key) != true
+        {
             throw TuningError(
                 "\(name).\(key) shapes the baselines and cannot change while running: set it in the configuration file and restart")
         }
-        switch parameter.parse(text) {
-        case .success(let value): parameter.set(&self, value)
-        case .failure(let problem): throw TuningError("\(name).\(key): \(problem.message)")
-        }
+        try set(detector: name, parameter: key, to: text)
     }
 
     /// Gives a running detector this configuration's values of its live parameters.

@@ -67,12 +67,14 @@ public final class GatewayStats: Sendable {
     @inline(__always)
     func count(chunkOf size: Int, dir: TapDirection) {
         switch dir {
+        // Wrapping adds: one locked add each, where the overflow-checked `add`
+        // compiles to a compare-and-swap loop (event loops share these counters).
         case .in:
-            chunksIn.add(1, ordering: .relaxed)
-            bytesIn.add(size, ordering: .relaxed)
+            chunksIn.wrappingAdd(1, ordering: .relaxed)
+            bytesIn.wrappingAdd(size, ordering: .relaxed)
         case .out:
-            chunksOut.add(1, ordering: .relaxed)
-            bytesOut.add(size, ordering: .relaxed)
+            chunksOut.wrappingAdd(1, ordering: .relaxed)
+            bytesOut.wrappingAdd(size, ordering: .relaxed)
         }
     }
 }
