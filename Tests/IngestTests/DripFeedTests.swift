@@ -8,7 +8,7 @@ import Testing
 /// them spanning many chunks), and a final line without a line end.
 func mixedFixture(seed: UInt64 = 7, lines: Int = 300, finalNewline: Bool = false) -> [UInt8] {
     var rng = SplitMix64(seed: seed)
-    let rejects = (notJSONCases + missingFieldCases + wrongTypeCases + negativeSizeCases + badTimestampCases)
+    let rejects = (notJSONCases + missingFieldCases + wrongTypeCases + negativeSizeCases + badTimestampCases + tsOutOfRangeCases)
         .filter { !$0.line.contains(0x0A) && !$0.line.contains(0x0D) && !$0.line.isEmpty }
     let valids = validCases.filter { !$0.line.utf8.contains(0x0A) && !$0.line.utf8.contains(0x0D) }
     var out: [UInt8] = []
