@@ -111,7 +111,9 @@ import Testing
             }
         }
         #expect(instant("1677-09-21T00:13:00Z")?.0 == -9_223_372_020)
-        #expect(Timestamp(rfc3339: "1677-09-21T00:13:00Z") == nil, "before Int64 nanoseconds begin")
+        #expect(Timestamp(rfc3339: "1677-09-21T00:13:00Z")?.nanoseconds == -9_223_372_020_000_000_000)
+        #expect(instant("1677-09-21T00:12:43Z")?.0 == -9_223_372_037)
+        #expect(Timestamp(rfc3339: "1677-09-21T00:12:43Z") == nil, "before Int64 nanoseconds begin")
         #expect(instant("9999-12-31T23:59:59Z")?.0 == 253_402_300_799)
         #expect(instant("0000-01-01T00:00:00Z")?.0 == -62_167_219_200)
         #expect(instant("2199-12-31T23:59:60.5Z")! == (Timestamp.endOfEventsSeconds - 1, 999_999_999))

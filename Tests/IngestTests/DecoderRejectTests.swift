@@ -348,7 +348,7 @@ struct DecoderRejectTests {
 
     @Test func rejectReasonNames() {
         #expect(RejectReason.allCases.map(\.name) == [
-            "not_json", "missing_field", "wrong_type", "negative_size", "too_long", "bad_timestamp",
+            "not_json", "missing_field", "wrong_type", "negative_size", "too_long", "bad_timestamp", "ts_out_of_range",
         ])
         var counts = IngestCounts()
         #expect(counts.rejectedSummary == "0 rejected")

@@ -165,6 +165,29 @@ struct HostileServeTests {
         #expect(result.stderrText.contains("'4e40' is out of range"), "\(result.stderrText)")
         #expect(result.stderrText.contains("chunkwatch.yaml:3:"), "\(result.stderrText)")
     }
+
+    /// Issue 9: a daemon started cold (no store, no events) logged "checkpoint not
+    /// written: Dictionary<Symbol, Entry>…" every interval, its principal table
+    /// being empty. It must write them, and a restart must read one back.
+    @Test func aColdIdleDaemonWritesItsCheckpoints() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let daemon = try Daemon.start(dir, extra: ["--checkpoint-seconds", "1"])
+        func checkpointBytes() -> Double {
+            let metrics = (try? daemon.get("/metrics")) ?? ""
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("chunkwatch_checkpoint_bytes ") }
+            return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        #expect(Self.waitFor { checkpointBytes() > 0 }, "no checkpoint written while idle")
+        let result = daemon.stop()
+        #expect(!result.signalled && result.status == 0, "\(result)")
+        #expect(!result.stderrText.contains("checkpoint not written"), "\(result.stderrText)")
+
+        let again = try Daemon.start(dir, name: "again")
+        let second = again.stop()
+        #expect(second.stderrText.contains("restored the checkpoint"), "\(second.stderrText)")
+        #expect(!second.stderrText.contains("checkpoint not written"), "\(second.stderrText)")
+    }
 }
 
 /// One HTTP/1.1 request with `Connection: close`: the status and the body as text.
