@@ -22,6 +22,14 @@ enum RefusalReason: String, CaseIterable, Sendable {
     case requestTimeout = "request_timeout"
     /// A malformed binary stream (ingest): the frame errors, counted on their own too.
     case frameError = "frame_error"
+
+    /// The reasons each listener has.
+    static func of(_ listener: Listener) -> [RefusalReason] {
+        switch listener {
+        case .ingest: [.limit, .authTimeout, .authFailed, .idleTimeout, .frameError]
+        case .http: [.limit, .idleTimeout, .requestTimeout]
+        }
+    }
 }
 
 /// The metrics of connection handling: refusals by listener and reason, HTTP
@@ -44,7 +52,7 @@ final class ConnectionMetrics: Sendable {
         self.factory = factory
         var refusals: [String: Metrics.Counter] = [:]
         for listener in Listener.allCases {
-            for reason in RefusalReason.allCases {
+            for reason in RefusalReason.of(listener) {
                 refusals[Self.key(listener, reason)] = Metrics.Counter(
                     label: "chunkwatch_connections_refused_total",
                     dimensions: [("listener", listener.rawValue), ("reason", reason.rawValue)], factory: factory)

@@ -140,7 +140,7 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         switch unwrapOutboundIn(data) {
         case .head(var head):
             gate.metrics.errorResponse(status: head.status.code)
-            if reading {
+            if reading && inProgress == 1 {
                 // Answered before its body was in: close rather than read what is left.
                 closeAfterResponse = true
                 head.headerFields[.connection] = "close"
