@@ -35,6 +35,7 @@ public final class TCPIngestService: Service, Sendable {
     private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     let queue: IngestQueue
     let auth: TokenAuthority
+    let tapSessions: TapSessions
     let metrics: ServerMetrics
     let logger: Logger
     let limits: Limits
@@ -46,8 +47,9 @@ public final class TCPIngestService: Service, Sendable {
 
     /// Binds now, so a port in use is an error before anything starts.
     public init(
-        host: String, port: Int, queue: IngestQueue, auth: TokenAuthority, metrics: ServerMetrics, logger: Logger,
-        limits: Limits = Limits(), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        host: String, port: Int, queue: IngestQueue, auth: TokenAuthority, tapSessions: TapSessions = TapSessions(),
+        metrics: ServerMetrics, logger: Logger, limits: Limits = Limits(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -64,6 +66,7 @@ public final class TCPIngestService: Service, Sendable {
         boundAddress = address
         self.queue = queue
         self.auth = auth
+        self.tapSessions = tapSessions
         self.metrics = metrics
         self.logger = logger
         self.limits = limits
@@ -159,23 +162,39 @@ public final class TCPIngestService: Service, Sendable {
                             buffer = preamble
                         }
                     }
+                    var acknowledge: (TapSession, UInt64)?
                     if format == .binary {
                         lines.removeAll()
+                        let before = (binary.session, binary.nextSequence)
                         do {
-                            try buffer.readableBytesView.withUnsafeBytes { try binary.feed($0, into: &lines) }
+                            try buffer.readableBytesView.withUnsafeBytes {
+                                try binary.feed($0, into: &lines) { tap, first in tapSessions.resume(tap, first: first) }
+                            }
                         } catch let error as TapWireError {
                             metrics.connections.frameError()
                             if !lines.isEmpty { _ = await queue.push(.bytes(source: source, ByteBuffer(bytes: lines.bytes))) }
                             try await outbound.write(ByteBuffer(string: "ERR \(error)\n"))
                             throw ServerError("closed a tap connection from \(peer): \(error)")
                         }
-                        if lines.isEmpty { continue }
+                        // A tap that numbers its items is told, once they are durable, how far it may forget.
+                        if let tap = binary.session, before.0 == nil || binary.nextSequence != before.1 {
+                            tapSessions.received(tap, upTo: binary.nextSequence)
+                            acknowledge = (tap, binary.nextSequence)
+                        }
+                        if lines.isEmpty {
+                            if let acknowledge {
+                                state.progressed()
+                                await queue.push(acknowledgement(acknowledge, on: connection.channel))
+                            }
+                            continue
+                        }
                         state.progressed()
                         buffer = ByteBuffer(bytes: lines.bytes)
                     } else if buffer.readableBytesView.lastIndex(of: UInt8(ascii: "\n")) != nil {
                         state.progressed()
                     }
                     guard await queue.push(.bytes(source: source, buffer)) else { break }
+                    if let acknowledge { await queue.push(acknowledgement(acknowledge, on: connection.channel)) }
                 }
             }
         } catch {
@@ -183,6 +202,18 @@ public final class TCPIngestService: Service, Sendable {
         }
         report(state)
         await queue.push(.closed(source: source))
+    }
+}
+
+extension TCPIngestService {
+    /// After a tap's items: once they are durable, the pipeline keeps the
+    /// tap's mark and the tap gets an `ack` frame.
+    private func acknowledgement(_ item: (TapSession, UInt64), on channel: any Channel) -> IngestItem {
+        .tapItems(item.0, next: item.1) { next in
+            var frame: [UInt8] = []
+            TapWire.appendAck(next: next, to: &frame)
+            channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+        }
     }
 }
 
