@@ -139,7 +139,8 @@ final class HTTPConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .head(var head):
-            gate.metrics.errorResponse(status: head.status.code)
+            // Counted when it can still be sent (not the answer to a request cut by a timeout).
+            if context.channel.isActive { gate.metrics.errorResponse(status: head.status.code) }
             if reading && inProgress == 1 {
                 // Answered before its body was in: close rather than read what is left.
                 closeAfterResponse = true
