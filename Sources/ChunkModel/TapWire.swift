@@ -235,6 +235,13 @@ public struct TapWireDecoder: Sendable {
     public private(set) var events = 0
     /// Maximum number of distinct sources one connection may define.
     public static let maxSources = 65_536
+    /// The longest principal a source may name (SPEC §2), and the longest resource or hop.
+    public static let maxPrincipalBytes = 256
+    public static let maxNameBytes = 4096
+    /// Bytes the names of all sources may take (as the JSON they become), so
+    /// a connection's memory is bounded in bytes, not only in count.
+    public let maxSourceBytes: Int
+    private var sourceBytes = 0
     /// The tap that numbers its items on this connection (after a `resume` frame).
     public private(set) var session: TapSession?
     /// The number of the next item (event record or report) on a resumed stream.
@@ -246,7 +253,7 @@ public struct TapWireDecoder: Sendable {
     /// Whether an event or report frame has been seen (a `resume` must come before).
     private var sawItems = false
 
-    public init() {}
+    public init(maxSourceBytes: Int = 4 << 20) { self.maxSourceBytes = maxSourceBytes }
 
     /// Appends the lines of every complete frame in `bytes` (plus what was
     /// pending) to `out`. Throws at the first malformed frame; the lines
@@ -337,6 +344,10 @@ public struct TapWireDecoder: Sendable {
                     names.append(nil)
                     continue
                 }
+                let limit = names.isEmpty ? Self.maxPrincipalBytes : Self.maxNameBytes
+                guard n <= limit else {
+                    throw TapWireError(offset: offset, message: "source \(id) has a name of \(n) bytes, over the limit of \(limit)")
+                }
                 guard cursor + n <= range.upperBound else { throw TapWireError(offset: offset, message: "a source frame ends inside its names") }
                 names.append(String(decoding: pending[cursor..<cursor + n], as: UTF8.self))
                 cursor += n
@@ -347,7 +358,13 @@ public struct TapWireDecoder: Sendable {
             guard sources.count < Self.maxSources || sources[id] != nil else {
                 throw TapWireError(offset: offset, message: "more than \(Self.maxSources) sources on one connection")
             }
-            sources[id] = TapLineFormat.namesFragment(principal: principal, resource: names[1], hop: names[2])
+            let fragment = TapLineFormat.namesFragment(principal: principal, resource: names[1], hop: names[2])
+            let replaced = sources[id]?.count ?? 0
+            guard sourceBytes - replaced + fragment.count <= maxSourceBytes else {
+                throw TapWireError(offset: offset, message: "the sources of one connection are over \(maxSourceBytes) bytes of names")
+            }
+            sourceBytes += fragment.count - replaced
+            sources[id] = fragment
         case .events:
             guard range.count % TapWire.recordSize == 0 else {
                 throw TapWireError(offset: offset, message: "an events frame of \(range.count) bytes is not a whole number of \(TapWire.recordSize)-byte records")

@@ -19,6 +19,8 @@ public struct ChunkWatchConfig: Sendable, Equatable {
     public var alerts = AlertSinkSettings()
     /// The gateway of `chunkwatch proxy` (`proxy:`).
     public var proxy = ProxySettings()
+    /// How `serve` treats its connections (`serve:`).
+    public var serve = ServeSettings()
 
     public init() {}
 

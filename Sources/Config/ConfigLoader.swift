@@ -55,7 +55,7 @@ extension ChunkWatchConfig {
         }
         guard let root else { return (config, []) }  // an empty file is the defaults
         guard let top = root.mapping else {
-            problem(root, "the top level must be a mapping with 'pipeline', 'detectors', 'alerts' and/or 'proxy'")
+            problem(root, "the top level must be a mapping with 'pipeline', 'detectors', 'alerts', 'proxy' and/or 'serve'")
             return (config, problems)
         }
         for (keyNode, value) in top {
@@ -79,8 +79,10 @@ extension ChunkWatchConfig {
                 applyAlerts(value, to: &config, problem)
             case "proxy":
                 applyProxy(value, to: &config, problem)
+            case "serve":
+                apply(section: serveSection, value, at: "serve", to: &config, problem)
             default:
-                problem(keyNode, "unknown key '\(keyNode.string ?? "?")' at the top level; known: pipeline, detectors, alerts, proxy")
+                problem(keyNode, "unknown key '\(keyNode.string ?? "?")' at the top level; known: pipeline, detectors, alerts, proxy, serve")
             }
         }
         return (config, problems)

@@ -25,6 +25,8 @@ extension ChunkWatchConfig {
         }
         out += "\n" + alerts.yaml()
         out += "\n" + proxy.yaml()
+        out += "\n"
+        write(Self.serveSection, indent: "")
         return out
     }
 }

@@ -15,6 +15,7 @@ public enum CheckpointFingerprint {
         var shaping = config.withLiveValues(of: ChunkWatchConfig())
         shaping.pipeline.batchSize = 0  // batching does not change any state
         shaping.pipeline.queueDepth = 0
+        shaping.serve = ServeSettings()  // connection handling shapes no baseline
         let settings = StableHash.hash(Array("\(shaping)".utf8))
         return String(build, radix: 16) + "-" + String(settings, radix: 16)
     }

@@ -14,8 +14,10 @@ import UnixSignals
 ///
 /// Order matters for shutdown, which goes in reverse: the alert streams end
 /// first (so HTTP can close its connections), then the HTTP API and the TCP
-/// listener stop taking events, and last the pipeline drains what they queued,
-/// writes the archive and the store, and stops. SIGTERM or SIGINT starts it;
+/// listener stop accepting and drain, side by side, for up to the drain
+/// timeout (the open tap connections read to their end, the requests in flight
+/// answered), and last the pipeline processes what they queued, writes the
+/// archive and the store, and stops. SIGTERM or SIGINT starts it;
 /// SIGHUP reloads the live values of the configuration file.
 public struct ChunkWatchServer {
     public struct Settings: Sendable {
@@ -128,14 +130,32 @@ public struct ChunkWatchServer {
         logger.notice("\(restored)")
         let detectors = DetectorControl(config: config, store: settingsStore, queue: queue, logger: logger)
 
+        let serve = s.config.serve
+        let budget = ConnectionBudget.derive(
+            fileLimit: ConnectionBudget.currentFileLimit(), ingest: serve.ingestMaxConnections, http: serve.httpMaxConnections)
+        logger.info("connection limits: \(budget.ingest) tap and \(budget.http) HTTP connections (fd limit \(budget.fileLimit))")
+        if !budget.fitsFileLimit {
+            logger.warning(
+                "serve.ingest_max_connections + serve.http_max_connections (\(budget.ingest + budget.http)) leave under \(ConnectionBudget.reserve) of the \(budget.fileLimit) file descriptors for files: raise ulimit -n or lower them")
+        }
+        var limits = TCPIngestService.Limits()
+        limits.maxConnections = budget.ingest
+        limits.authTimeout = serve.authTimeout
+        limits.idleTimeout = serve.ingestIdleTimeout
+        limits.drainTimeout = serve.drainTimeout
+        limits.maxSourceBytes = serve.maxSourceBytes
         let tcp = try await TCPIngestService(
             host: s.ingestHost, port: s.ingestPort, queue: queue, auth: s.tokens, tapSessions: tapSessions, metrics: metrics,
-            logger: logger)
+            logger: logger, limits: limits)
         let api = HTTPAPI(
             queue: queue, hub: hub, reads: reads, auth: s.tokens, metrics: metrics, detectors: detectors, maxBody: s.maxBody)
         let ingestAddress = Self.text(tcp.boundAddress)
+        let gate = HTTPConnectionGate(
+            maxConnections: budget.http, idleTimeout: serve.httpIdleTimeout, requestTimeout: serve.httpRequestTimeout,
+            metrics: metrics.connections, refusalLog: RefusalLog(listener: .http, limit: budget.http, logger: logger))
         let app = Application(
             router: api.router(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [HTTPConnectionGuard(gate: gate)])),
             configuration: .init(address: .hostname(s.httpHost, port: s.httpPort), serverName: "chunkwatch"),
             onServerRunning: { channel in
                 onListening(channel.localAddress.map(Self.text) ?? "?", ingestAddress)
@@ -148,7 +168,8 @@ public struct ChunkWatchServer {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: pipeline), .init(service: reloader), .init(service: tcp), .init(service: app),
+                    .init(service: pipeline), .init(service: reloader),
+                    .init(service: ListenersService(tcp: tcp, http: app, drainTimeout: serve.drainTimeout, logger: logger)),
                     .init(service: hub),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],

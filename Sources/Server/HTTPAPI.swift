@@ -29,6 +29,10 @@ struct HTTPAPI: Sendable {
         }
         router.post("v1/events") { request, context in
             _ = try authorize(request, .ingest)
+            // Refused before a byte of the body is read (the guard then closes the connection).
+            if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > maxBody {
+                throw HTTPError(.contentTooLarge, message: "the body is over \(maxBody) bytes: send it in smaller requests")
+            }
             var request = request
             let body: ByteBuffer
             do {

@@ -25,6 +25,8 @@ public final class ServerMetrics: Sendable {
     let checkpointBytes: Metrics.Gauge
     let checkpointSeconds: Metrics.Gauge
     let tapDropReports: Metrics.Counter
+    /// Refusals, HTTP error statuses, frame errors, the drain's cuts.
+    let connections: ConnectionMetrics
     /// The `tap` label of drops from taps past the limit on distinct names.
     static let otherTaps = "_other"
 
@@ -46,6 +48,7 @@ public final class ServerMetrics: Sendable {
         checkpointBytes = Metrics.Gauge(label: "chunkwatch_checkpoint_bytes", factory: factory)
         checkpointSeconds = Metrics.Gauge(label: "chunkwatch_checkpoint_seconds", factory: factory)
         tapDropReports = Metrics.Counter(label: "chunkwatch_tap_drop_reports_total", factory: factory)
+        connections = ConnectionMetrics(factory: factory)
     }
 
     /// Events a tap reported dropped (its ring was full), by the tap's name.

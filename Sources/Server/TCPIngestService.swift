@@ -12,18 +12,35 @@ import Synchronization
 /// full, reading stops and TCP flow control slows the sender down.
 ///
 /// When ingest tokens are configured, a connection must first send a line
-/// `AUTH <token>`; anything else closes it with an `ERR` line.
+/// `AUTH <token>` within the auth timeout; anything else closes it with an `ERR` line.
+/// A connection that completes no line (or record frame) within the idle
+/// timeout is closed too, and past `Limits.maxConnections` new ones are refused
+/// (`IngestWatch.swift`).
 ///
-/// On graceful shutdown it stops accepting and closes open connections after
-/// queueing what it has read: everything read is processed.
+/// On graceful shutdown it stops accepting and drains: the open connections
+/// are read to their end for up to the drain timeout, then what is left is
+/// cut and logged with the bytes it left unread. Everything read is processed.
 public final class TCPIngestService: Service, Sendable {
+    /// What a connection may take, and how long the drain lasts.
+    public struct Limits: Sendable {
+        public var maxConnections = 1024
+        public var authTimeout: Duration = .seconds(10)
+        public var idleTimeout: Duration = .seconds(300)
+        public var drainTimeout: Duration = .seconds(10)
+        /// Bytes of source names one binary connection may register.
+        public var maxSourceBytes = 4 << 20
+        public init() {}
+    }
+
     private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
-    private let queue: IngestQueue
-    private let auth: TokenAuthority
-    private let tapSessions: TapSessions
-    private let metrics: ServerMetrics
-    private let logger: Logger
-    private let connections = Mutex<(next: UInt64, open: [UInt64: any Channel])>((0, [:]))
+    let queue: IngestQueue
+    let auth: TokenAuthority
+    let tapSessions: TapSessions
+    let metrics: ServerMetrics
+    let logger: Logger
+    let limits: Limits
+    let connections: IngestConnections
+    let refusalLog: RefusalLog
 
     /// Where the listener is bound (the real port when 0 was asked for).
     public let boundAddress: SocketAddress
@@ -31,7 +48,8 @@ public final class TCPIngestService: Service, Sendable {
     /// Binds now, so a port in use is an error before anything starts.
     public init(
         host: String, port: Int, queue: IngestQueue, auth: TokenAuthority, tapSessions: TapSessions = TapSessions(),
-        metrics: ServerMetrics, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        metrics: ServerMetrics, logger: Logger, limits: Limits = Limits(),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -51,15 +69,24 @@ public final class TCPIngestService: Service, Sendable {
         self.tapSessions = tapSessions
         self.metrics = metrics
         self.logger = logger
+        self.limits = limits
+        connections = IngestConnections(limit: limits.maxConnections)
+        refusalLog = RefusalLog(listener: .ingest, limit: limits.maxConnections, logger: logger)
+        metrics.connections.limits[.ingest]?.record(limits.maxConnections)
     }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                group.addTask { await self.watch() }
                 do {
                     try await serverChannel.executeThenClose { inbound in
                         for try await connection in inbound {
-                            group.addTask { await self.serve(connection) }
+                            guard let state = connections.open(connection.channel) else {
+                                group.addTask { await self.refuse(connection) }
+                                continue
+                            }
+                            group.addTask { await self.serve(connection, state) }
                         }
                     }
                 } catch {
@@ -67,49 +94,54 @@ public final class TCPIngestService: Service, Sendable {
                 }
             }
         } onGracefulShutdown: {
+            // Stop accepting; the watch reads the open connections to their end.
+            self.connections.beginDrain()
             self.serverChannel.channel.close(promise: nil)
-            let open = self.connections.withLock { Array($0.open.values) }
-            for c in open { c.close(promise: nil) }
         }
     }
 
-    public var openConnections: Int { connections.withLock { $0.open.count } }
+    public var openConnections: Int { connections.count }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        let source = connections.withLock { c -> UInt64 in
-            c.next += 1
-            c.open[c.next] = connection.channel
-            return c.next
-        }
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ state: IngestConnection) async {
+        let source = state.id
         metrics.tcpConnectionsTotal.increment()
         metrics.tcpConnections.record(openConnections)
         defer {
-            connections.withLock { _ = $0.open.removeValue(forKey: source) }
+            connections.remove(source)
             metrics.tcpConnections.record(openConnections)
         }
-        let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
+        let peer = state.peer
         do {
             try await connection.executeThenClose { inbound, outbound in
                 var authenticated = !auth.requiresTokens
+                if authenticated { state.authenticated() }
                 var hello = ByteBuffer()
                 var format = WireFormat.undecided
                 var preamble = ByteBuffer()
-                var binary = TapWireDecoder()
+                var binary = TapWireDecoder(maxSourceBytes: limits.maxSourceBytes)
                 var lines = OutputBuffer(capacity: 64 * 1024)
                 for try await var buffer in inbound {
+                    state.read(buffer.readableBytes)
                     if !authenticated {
+                        // Timed out: what else arrives is not taken.
+                        if state.ending != nil { break }
                         hello.writeBuffer(&buffer)
                         guard let nl = hello.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) else {
-                            if hello.readableBytes > 4096 { throw ServerError("no AUTH line") }
+                            if hello.readableBytes > 4096 {
+                                metrics.connections.refused(.ingest, .authFailed)
+                                throw ServerError("no AUTH line")
+                            }
                             continue
                         }
                         let line = hello.readString(length: nl - hello.readerIndex) ?? ""
                         hello.moveReaderIndex(forwardBy: 1)
                         guard auth.allows(authLine: line, role: .ingest) else {
+                            metrics.connections.refused(.ingest, .authFailed)
                             try await outbound.write(ByteBuffer(string: "ERR this listener needs 'AUTH <ingest token>' as the first line\n"))
                             throw ServerError("refused a tap connection from \(peer): no valid ingest token")
                         }
                         authenticated = true
+                        state.authenticated()
                         buffer = hello
                         if buffer.readableBytes == 0 { continue }
                     }
@@ -122,6 +154,7 @@ public final class TCPIngestService: Service, Sendable {
                             preamble.writeBuffer(&buffer)
                             guard preamble.readableBytes >= TapWire.magic.count else { continue }
                             guard preamble.readBytes(length: TapWire.magic.count) == TapWire.magic else {
+                                metrics.connections.frameError()
                                 try await outbound.write(ByteBuffer(string: "ERR unknown binary framing (see docs/wire-format.md)\n"))
                                 throw ServerError("a tap connection from \(peer) sent an unknown binary preamble")
                             }
@@ -138,6 +171,7 @@ public final class TCPIngestService: Service, Sendable {
                                 try binary.feed($0, into: &lines) { tap, first in tapSessions.resume(tap, first: first) }
                             }
                         } catch let error as TapWireError {
+                            metrics.connections.frameError()
                             if !lines.isEmpty { _ = await queue.push(.bytes(source: source, ByteBuffer(bytes: lines.bytes))) }
                             try await outbound.write(ByteBuffer(string: "ERR \(error)\n"))
                             throw ServerError("closed a tap connection from \(peer): \(error)")
@@ -148,10 +182,16 @@ public final class TCPIngestService: Service, Sendable {
                             acknowledge = (tap, binary.nextSequence)
                         }
                         if lines.isEmpty {
-                            if let acknowledge { await queue.push(acknowledgement(acknowledge, on: connection.channel)) }
+                            if let acknowledge {
+                                state.progressed()
+                                await queue.push(acknowledgement(acknowledge, on: connection.channel))
+                            }
                             continue
                         }
+                        state.progressed()
                         buffer = ByteBuffer(bytes: lines.bytes)
+                    } else if buffer.readableBytesView.lastIndex(of: UInt8(ascii: "\n")) != nil {
+                        state.progressed()
                     }
                     guard await queue.push(.bytes(source: source, buffer)) else { break }
                     if let acknowledge { await queue.push(acknowledgement(acknowledge, on: connection.channel)) }
@@ -160,6 +200,7 @@ public final class TCPIngestService: Service, Sendable {
         } catch {
             logger.info("ingest connection ended: \(error)", metadata: ["peer": "\(peer)"])
         }
+        report(state)
         await queue.push(.closed(source: source))
     }
 }

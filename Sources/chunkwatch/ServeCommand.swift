@@ -14,7 +14,9 @@ struct ServeCommand: AsyncParsableCommand {
             every alert is stored in the SQLite database and streamed to `chunkwatch tail`. \
             The first line of output names the addresses bound (port 0 picks a free port).
 
-            SIGTERM or SIGINT: stop taking events, process what was taken, close the archive, exit 0. \
+            SIGTERM or SIGINT: stop accepting connections, read the open ones to their end for up to \
+            --drain-timeout (what is still open then is cut and logged), process what was taken, close the \
+            archive, exit 0. \
             SIGHUP: reload --config and apply its live values (thresholds, cooldowns). \
             Baselines are checkpointed into the database every --checkpoint-seconds and at \
             shutdown, and restored at start.
@@ -75,6 +77,39 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Worker threads (default: one per core).", valueName: "n"))
     var workers: Int?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "After SIGTERM, how long open tap connections and HTTP requests are read to their end before the rest is cut and logged (default 10s; serve.drain_timeout).",
+            valueName: "duration"))
+    var drainTimeout: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("With --tokens, time a tap connection has to send its AUTH line (default 10s; serve.auth_timeout).", valueName: "duration"))
+    var authTimeout: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A tap connection that completes no line for this long is closed (default 5m; serve.ingest_idle_timeout).",
+            valueName: "duration"))
+    var idleTimeout: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Concurrent tap connections, the rest refused (default: 3/4 of the fd limit less 256; serve.ingest_max_connections).",
+            valueName: "n"))
+    var maxConnections: Int?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Concurrent HTTP connections, the rest answered 503 (default: 1/4 of the fd limit less 256; serve.http_max_connections).",
+            valueName: "n"))
+    var httpMaxConnections: Int?
+
     @Option(name: .long, help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error.", valueName: "level"))
     var logLevel: String = "info"
 
@@ -105,6 +140,18 @@ struct ServeCommand: AsyncParsableCommand {
         settings.config = try configOption.load()
         settings.configPath = configOption.config
         if let workers { settings.config.pipeline.workers = workers }
+        let overrides: [(String, String, String?)] = [
+            ("--drain-timeout", "drain_timeout", drainTimeout), ("--auth-timeout", "auth_timeout", authTimeout),
+            ("--idle-timeout", "ingest_idle_timeout", idleTimeout),
+            ("--max-connections", "ingest_max_connections", maxConnections.map(String.init)),
+            ("--http-max-connections", "http_max_connections", httpMaxConnections.map(String.init)),
+        ]
+        for (option, key, text) in overrides {
+            guard let text else { continue }
+            do { try settings.config.set(serve: key, to: text) } catch {
+                throw CLIError("\(option): \(error.description.replacingOccurrences(of: "serve.\(key): ", with: ""))")
+            }
+        }
         if let tokens {
             do { settings.tokens = try TokenAuthority.load(path: tokens) } catch { throw CLIError(error.description) }
         }

@@ -154,11 +154,21 @@ final class Child {
     private let started = DispatchTime.now()
     let timeout: Double
 
-    init(_ arguments: [String], stdin: Input = .null, stdout: Output = .capture, timeout: Double = 60) throws {
+    /// `launcher`, when given, runs the executable: its first element is the
+    /// program, the executable's path and `arguments` follow the rest (e.g. a
+    /// shell that lowers `ulimit -n`, then `exec "$0" "$@"`).
+    init(
+        _ arguments: [String], stdin: Input = .null, stdout: Output = .capture, timeout: Double = 60, launcher: [String] = []
+    ) throws {
         self.arguments = arguments
         self.timeout = timeout
-        process.executableURL = URL(fileURLWithPath: try Binary.path())
-        process.arguments = arguments
+        if let program = launcher.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(launcher.dropFirst()) + [try Binary.path()] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: try Binary.path())
+            process.arguments = arguments
+        }
 
         // Files opened here for the child; the child has its own copies once it runs.
         var ownHandles: [FileHandle] = []

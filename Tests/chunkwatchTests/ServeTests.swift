@@ -18,14 +18,14 @@ struct ServeTests {
 
         static func start(
             _ dir: TempDir, http: String = "127.0.0.1:0", ingest: String = "127.0.0.1:0", name: String = "serve",
-            extra: [String] = []
+            extra: [String] = [], launcher: [String] = []
         ) throws -> Daemon {
             let out = dir.path("\(name).out")
             let child = try Child(
                 [
                     "serve", "--http", http, "--ingest", ingest, "--db", dir.path("chunkwatch.db"), "--archive-dir",
                     dir.path("archive"), "--workers", "2",
-                ] + extra, stdout: .file(out), timeout: 120)
+                ] + extra, stdout: .file(out), timeout: 120, launcher: launcher)
             let deadline = Date().addingTimeInterval(30)
             while Date() < deadline {
                 let text = (try? String(contentsOfFile: out, encoding: .utf8)) ?? ""
