@@ -19,7 +19,8 @@ public struct RecoveredArchive: Sendable, Equatable {
 
 /// Turns the hidden, unfinished archives a killed daemon left behind into
 /// closed ones: decompresses each as far as its blocks check out, keeps the
-/// complete lines, and writes them as a normal archive under the visible name.
+/// complete lines, and writes them as a normal archive under the visible name
+/// (the bytes are `ArchiveSalvage`'s work; this part does the files).
 enum ArchiveRecovery {
     static func recoverLeftovers(in directory: String) throws(ArchiveError) -> [RecoveredArchive] {
         guard let dir = opendir(directory) else {
@@ -45,11 +46,9 @@ enum ArchiveRecovery {
             throw ArchiveError(path: leftover, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { fclose(input) }
-        let encoder: LZ4FrameEncoder
-        let decoder: LZ4FrameDecoder
+        let salvage: ArchiveSalvage
         do {
-            encoder = try LZ4FrameEncoder()
-            decoder = try LZ4FrameDecoder()
+            salvage = try ArchiveSalvage()
         } catch {
             throw ArchiveError(path: leftover, message: error.detail)
         }
@@ -59,32 +58,16 @@ enum ArchiveRecovery {
         }
         func put(_ bytes: UnsafeRawBufferPointer) { fwrite(bytes.baseAddress, 1, bytes.count, output) }
 
-        // Decompressed bytes up to the last line end go to the new archive; the
-        // tail after it waits for the next block (or is dropped at the cut).
-        var tail: [UInt8] = []
-        var lines = 0
-        var detail = "the frame was cut before its end mark"
-        encoder.begin(put)
+        salvage.begin(put)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }
         while true {
             let n = fread(buffer.baseAddress, 1, buffer.count, input)
             if n == 0 { break }
-            do {
-                try decoder.decompress(UnsafeRawBufferPointer(rebasing: buffer.prefix(n))) { (bytes: UnsafeRawBufferPointer) in
-                    tail.append(contentsOf: bytes)
-                    guard let last = tail.lastIndex(of: UInt8(ascii: "\n")) else { return }
-                    lines += tail[...last].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-                    tail.withUnsafeBytes { encoder.compress(UnsafeRawBufferPointer(rebasing: $0.prefix(last + 1)), put) }
-                    tail.removeFirst(last + 1)
-                }
-            } catch {
-                if case .lz4(let e) = error { detail = "corrupt at byte \(e.offset): \(e.detail)" }
-                break
-            }
+            guard salvage.feed(UnsafeRawBufferPointer(rebasing: buffer.prefix(n)), put) else { break }
         }
-        if (try? decoder.finish()) != nil { detail = "the frame was complete" }
-        encoder.end(put)
+        salvage.finish(put)
+        let lines = salvage.lines
         let ok = fflush(output) == 0 && fsync(fileno(output)) == 0
         fclose(output)
         guard ok else { throw ArchiveError(path: partial, message: "cannot write: \(String(cString: strerror(errno)))") }
@@ -96,6 +79,6 @@ enum ArchiveRecovery {
             unlink(partial)
         }
         unlink(leftover)
-        return RecoveredArchive(leftover: leftover, archive: lines > 0 ? target : nil, lines: lines, detail: detail)
+        return RecoveredArchive(leftover: leftover, archive: lines > 0 ? target : nil, lines: lines, detail: salvage.detail)
     }
 }
