@@ -26,7 +26,8 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let (config, problems) = ChunkWatchConfig.check(yaml: text, file: path)
     require(problems == fromFile.1 && config == fromFile.0, "the file and its text load differently")
 
-    let lines = text.utf8.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+    // Lines as an editor counts them: a final line end starts no new line.
+    let lines = 1 + zip(text.utf8, text.utf8.dropFirst()).reduce(0) { $0 + ($1.0 == 0x0A ? 1 : 0) }
     for p in problems {
         require(!p.message.isEmpty, "a problem without a message")
         if let line = p.line { require(line >= 1 && line <= lines, "a problem at line \(line) of \(lines): \(p)") }
