@@ -7,8 +7,12 @@ public final class ArchiveSalvage {
     public private(set) var lines = 0
     /// Why the leftover stopped where it did (a cut frame, a corrupt block); final after `finish`.
     public private(set) var detail = "the frame was cut before its end mark"
-    /// Set once a corrupt block ended the salvage: later input is ignored.
-    public private(set) var stopped = false
+    /// Whether everything in the leftover could be read: false after a corrupt
+    /// block, or a block cut short (final after `finish`). A leftover that is
+    /// not whole is evidence to keep, never to delete.
+    public private(set) var whole = true
+    private var stopped = false
+    private var read = 0
     private let encoder: LZ4FrameEncoder
     private let decoder: LZ4FrameDecoder
     /// Decompressed bytes after the last line end, waiting for the next block (or dropped at the cut).
@@ -27,6 +31,7 @@ public final class ArchiveSalvage {
     @discardableResult
     public func feed(_ piece: UnsafeRawBufferPointer, _ put: (UnsafeRawBufferPointer) -> Void) -> Bool {
         guard !stopped else { return false }
+        read += piece.count
         do {
             try decoder.decompress(piece) { (bytes: UnsafeRawBufferPointer) in
                 tail.append(contentsOf: bytes)
@@ -37,14 +42,29 @@ public final class ArchiveSalvage {
             }
         } catch {
             if case .lz4(let e) = error { detail = "corrupt at byte \(e.offset): \(e.detail)" }
+            whole = false
             stopped = true
         }
         return !stopped
     }
 
-    /// Ends the new frame (its end mark and checksum) and settles `detail`.
+    /// Ends the new frame (its end mark and checksum) and settles `detail` and `whole`.
     public func finish(_ put: (UnsafeRawBufferPointer) -> Void) {
-        if (try? decoder.finish()) != nil { detail = "the frame was complete" }
+        if whole {
+            if (try? decoder.finish()) != nil {
+                detail = "the frame was complete"
+            } else if decoder.atBlockBoundary {
+                detail = "the frame was cut at a block boundary: every block written was kept"
+            } else {
+                detail = "the last block was cut short at byte \(read)"
+                whole = false
+            }
+        }
+        if !tail.isEmpty {
+            // Everything synced ends with a whole line: a cut line after the
+            // last whole block was never acknowledged to anyone.
+            detail += "; the last \(tail.count) bytes, a line the crash cut short, were never acknowledged"
+        }
         encoder.end(put)
     }
 }

@@ -41,6 +41,11 @@ struct HTTPAPI: Sendable {
                 }
             }
             guard let report else { throw HTTPError(.serviceUnavailable, message: "the daemon is stopping") }
+            guard report.durable else {
+                throw HTTPError(
+                    .serviceUnavailable,
+                    message: "the events were read but the archive could not be written (see the daemon's log): send them again")
+            }
             return try encode(report.json)
         }
         router.get("v1/alerts") { request, _ in

@@ -55,6 +55,20 @@ enum Migrations {
         """
         ALTER TABLE checkpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'serve';
         """,
+        // 5: how far each tap's numbered items are durable, so a resend after a restart is not archived twice.
+        // Written before the archive's fsync: `durable` holds once `file` has `lines` lines, `previous` always.
+        """
+        CREATE TABLE tap_marks (
+            tap      TEXT NOT NULL,
+            instance INTEGER NOT NULL,
+            durable  INTEGER NOT NULL,
+            previous INTEGER NOT NULL,
+            file     TEXT NOT NULL,
+            lines    INTEGER NOT NULL,
+            seen_at  INTEGER NOT NULL,
+            PRIMARY KEY (tap, instance)
+        );
+        """,
     ]
 
     static func run(on db: Database) throws(StoreError) {

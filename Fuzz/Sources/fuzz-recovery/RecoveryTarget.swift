@@ -7,8 +7,9 @@ import Ingest
 /// Checks, besides "no crash": what it writes is always one clean LZ4 frame
 /// whose text is whole lines, exactly as many as it says it kept; that text
 /// is what the leftover holds (it agrees with a plain decoding of the leftover
-/// as far as both go); and when the leftover decodes cleanly, every complete
-/// line of it is kept.
+/// as far as both go); a leftover with a corrupt block is never called whole
+/// (so it is moved aside, not deleted); and when the leftover decodes
+/// cleanly, it is whole and every complete line of it is kept.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRecovery(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
@@ -37,7 +38,10 @@ public func fuzzRecovery(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     if plain.isClean {
         let complete = plain.bytes.lastIndex(of: 0x0A).map { $0 + 1 } ?? 0
         require(kept.bytes.count == complete, "kept \(kept.bytes.count) bytes of the \(complete) in complete lines")
-        require(salvage.detail == "the frame was complete", "a clean leftover reported as '\(salvage.detail)'")
+        require(salvage.whole, "a clean leftover is not whole: \(salvage.detail)")
+        require(salvage.detail.hasPrefix("the frame was complete"), "a clean leftover reported as '\(salvage.detail)'")
     }
+    // A leftover with a corrupt block must be kept as evidence, never deleted.
+    if plain.error != nil { require(!salvage.whole, "a corrupt leftover is called whole: \(salvage.detail)") }
     return 0
 }
