@@ -51,13 +51,13 @@ for arg in "$@"; do
 done
 [ ${#targets[@]} -eq 0 ] && targets=("${ALL_TARGETS[@]}")
 
-echo "fuzz: building ${#targets[@]} target(s) in $SCRATCH (release, fuzzer + address sanitizer)"
+echo "fuzz: building the fuzz targets in $SCRATCH (release, fuzzer + address sanitizer)"
 mkdir -p "$SCRATCH"
 # The main package's pins, when it was built, so both resolve to the same
 # versions and resolution skips the version search (neither file is committed).
 if [ -f Package.resolved ] && [ ! -f Fuzz/Package.resolved ]; then cp Package.resolved Fuzz/Package.resolved; fi
 build_start=$(date +%s)
-build() {
+run_build() {
     if ! "$SWIFT" build -c release --package-path Fuzz --scratch-path "$SCRATCH" "$@" \
         -Xswiftc -sanitize=fuzzer,address >"$SCRATCH/fuzz-build.log" 2>&1; then
         tail -n 40 "$SCRATCH/fuzz-build.log" >&2
@@ -65,12 +65,9 @@ build() {
         exit 1
     fi
 }
-if [ ${#targets[@]} -eq ${#ALL_TARGETS[@]} ]; then
-    build
-else
-    # SwiftPM builds one --product per call.
-    for t in "${targets[@]}"; do build --product "fuzz-$t"; done
-fi
+# Always all of them: they share nearly every module, and a --product build
+# was seen to miss a source file added to a dependency.
+run_build
 bin_dir=$("$SWIFT" build -c release --package-path Fuzz --scratch-path "$SCRATCH" --show-bin-path)
 echo "fuzz: built in $(($(date +%s) - build_start)) s"
 
