@@ -10,7 +10,7 @@ TEST_DEPS    := prometheus-alertmanager postgresql haproxy
 SUDO         := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 BIN          := .build/release/chunkwatch
 
-.PHONY: deps test-deps install-packages build run test bench clean
+.PHONY: deps test-deps install-packages build run test fuzz bench clean
 
 deps:
 	@$(MAKE) --no-print-directory install-packages PACKAGES="$(SYSTEM_DEPS)"
@@ -35,11 +35,18 @@ build: deps
 run: build
 	BIN=$(BIN) scripts/run-daemon.sh
 
+# The test suite, then every fuzz target for FUZZ_SECONDS each after its
+# committed inputs (docs/fuzzing.md).
 test: test-deps
 	$(SWIFT) test
+	@$(MAKE) --no-print-directory fuzz
+
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	SWIFT=$(SWIFT) scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
 	cd Benchmarks && $(SWIFT) package --allow-writing-to-package-directory benchmark
 
 clean:
-	rm -rf .build Benchmarks/.build
+	rm -rf .build Benchmarks/.build Fuzz/.build-fuzz

@@ -81,3 +81,23 @@ struct RecencyList: Sendable, Codable {
         if leastRecent < 0 { leastRecent = s }
     }
 }
+
+extension RecencyList {
+    private enum CodingKeys: String, CodingKey { case links, mostRecent, leastRecent }
+
+    /// Reads a checkpoint's list, refusing links outside its slots: the list
+    /// surgery trusts its indices, and a damaged checkpoint must fail to
+    /// restore rather than write outside the storage later.
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        links = try c.decode([Links].self, forKey: .links)
+        mostRecent = try c.decode(Int32.self, forKey: .mostRecent)
+        leastRecent = try c.decode(Int32.self, forKey: .leastRecent)
+        let slots = links.count
+        func valid(_ s: Int32) -> Bool { s >= -1 && Int(s) < slots }
+        guard valid(mostRecent), valid(leastRecent), links.allSatisfy({ valid($0.newer) && valid($0.older) }) else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "recency links outside the \(slots) slots"))
+        }
+    }
+}

@@ -49,7 +49,10 @@ extension ChunkWatchConfig {
         do {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
-            return (config, [ConfigError(file: file, line: Self.line(of: error), message: "not valid YAML: \(Self.problem(of: error))")])
+            // libyaml ends a stream with a line break of its own, so an error at
+            // the end of a file without a final one is a line past its end.
+            let line = Self.line(of: error).map { min($0, Self.lastLine(of: yaml)) }
+            return (config, [ConfigError(file: file, line: line, message: "not valid YAML: \(Self.problem(of: error))")])
         } catch {
             return (config, [ConfigError(file: file, line: nil, message: "not valid YAML: \(error)")])
         }
@@ -162,6 +165,17 @@ extension ChunkWatchConfig {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
         default: return nil
         }
+    }
+
+    /// The number of the file's last line (1 for an empty file).
+    static func lastLine(of text: String) -> Int {
+        var lines = 1
+        var last: UInt8 = 0
+        for byte in text.utf8 {
+            if last == UInt8(ascii: "\n") { lines += 1 }
+            last = byte
+        }
+        return lines
     }
 
     private static func problem(of error: YamlError) -> String {

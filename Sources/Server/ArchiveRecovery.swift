@@ -28,7 +28,8 @@ public struct RecoveredArchive: Sendable, Equatable {
 
 /// Turns the hidden, unfinished archives a killed daemon left behind into
 /// closed ones: decompresses each as far as its blocks check out, keeps the
-/// complete lines, and writes them as a normal archive under the visible name.
+/// complete lines, and writes them as a normal archive under the visible name
+/// (the bytes are `ArchiveSalvage`'s work; this part does the files).
 enum ArchiveRecovery {
     static func recoverLeftovers(in directory: String) throws(ArchiveError) -> [RecoveredArchive] {
         guard let dir = opendir(directory) else {
@@ -62,11 +63,9 @@ enum ArchiveRecovery {
             throw ArchiveError(path: leftover, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         defer { fclose(input) }
-        let encoder: LZ4FrameEncoder
-        let decoder: LZ4FrameDecoder
+        let salvage: ArchiveSalvage
         do {
-            encoder = try LZ4FrameEncoder()
-            decoder = try LZ4FrameDecoder()
+            salvage = try ArchiveSalvage()
         } catch {
             throw ArchiveError(path: leftover, message: error.detail)
         }
@@ -76,50 +75,16 @@ enum ArchiveRecovery {
         }
         func put(_ bytes: UnsafeRawBufferPointer) { fwrite(bytes.baseAddress, 1, bytes.count, output) }
 
-        // Decompressed bytes up to the last line end go to the new archive; the
-        // tail after it waits for the next block (or is dropped at the cut).
-        var tail: [UInt8] = []
-        var lines = 0
-        var detail = "the frame was cut before its end mark"
-        var whole = true
-        var read = 0
-        encoder.begin(put)
+        salvage.begin(put)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
         defer { buffer.deallocate() }
         while true {
             let n = fread(buffer.baseAddress, 1, buffer.count, input)
             if n == 0 { break }
-            read += n
-            do {
-                try decoder.decompress(UnsafeRawBufferPointer(rebasing: buffer.prefix(n))) { (bytes: UnsafeRawBufferPointer) in
-                    tail.append(contentsOf: bytes)
-                    guard let last = tail.lastIndex(of: UInt8(ascii: "\n")) else { return }
-                    lines += tail[...last].reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
-                    tail.withUnsafeBytes { encoder.compress(UnsafeRawBufferPointer(rebasing: $0.prefix(last + 1)), put) }
-                    tail.removeFirst(last + 1)
-                }
-            } catch {
-                if case .lz4(let e) = error { detail = "corrupt at byte \(e.offset): \(e.detail)" }
-                whole = false
-                break
-            }
+            guard salvage.feed(UnsafeRawBufferPointer(rebasing: buffer.prefix(n)), put) else { break }
         }
-        if whole {
-            if (try? decoder.finish()) != nil {
-                detail = "the frame was complete"
-            } else if decoder.atBlockBoundary {
-                detail = "the frame was cut at a block boundary: every block written was kept"
-            } else {
-                detail = "the last block was cut short at byte \(read)"
-                whole = false
-            }
-        }
-        if !tail.isEmpty {
-            // Everything synced ends with a whole line: a cut line after the
-            // last whole block was never acknowledged to anyone.
-            detail += "; the last \(tail.count) bytes, a line the crash cut short, were never acknowledged"
-        }
-        encoder.end(put)
+        salvage.finish(put)
+        let (lines, detail, whole) = (salvage.lines, salvage.detail, salvage.whole)
         let ok = fflush(output) == 0 && fsync(fileno(output)) == 0
         fclose(output)
         guard ok else { throw ArchiveError(path: partial, message: "cannot write: \(String(cString: strerror(errno)))") }
