@@ -24,6 +24,8 @@ public final class ServerMetrics: Sendable {
     let sseSubscribers: Metrics.Gauge
     let checkpointBytes: Metrics.Gauge
     let checkpointSeconds: Metrics.Gauge
+    let checkpointsWritten: Metrics.Counter
+    let checkpointInProgress: Metrics.Gauge
     let tapDropReports: Metrics.Counter
     /// The `tap` label of drops from taps past the limit on distinct names.
     static let otherTaps = "_other"
@@ -45,6 +47,8 @@ public final class ServerMetrics: Sendable {
         sseSubscribers = Metrics.Gauge(label: "chunkwatch_alert_stream_subscribers", factory: factory)
         checkpointBytes = Metrics.Gauge(label: "chunkwatch_checkpoint_bytes", factory: factory)
         checkpointSeconds = Metrics.Gauge(label: "chunkwatch_checkpoint_seconds", factory: factory)
+        checkpointsWritten = Metrics.Counter(label: "chunkwatch_checkpoints_total", factory: factory)
+        checkpointInProgress = Metrics.Gauge(label: "chunkwatch_checkpoint_in_progress", factory: factory)
         tapDropReports = Metrics.Counter(label: "chunkwatch_tap_drop_reports_total", factory: factory)
     }
 
