@@ -135,7 +135,7 @@ let package = Package(
             name: "TuningTests",
             dependencies: ["Tuning", "ChunkModel", "Ingest", "Pipeline", "Config", "Workload", "ChunkWatchTestKit", "Alerting"]
         ),
-        .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch"]),
+        .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch", "ChunkTap"]),
     ]
 )
 

@@ -1,3 +1,5 @@
+import ChunkModel
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -31,8 +33,10 @@ public struct HourOfWeekProfile: Sendable, Codable {
     public static let cells = 168
     private static let hourNanos: Int64 = 3_600_000_000_000
 
-    /// Width of the buckets the profile is fed, in nanoseconds.
-    public let bucketNanos: Int64
+    /// Width of the buckets the profile is fed.
+    public let width: BucketWidth
+    /// `width` in nanoseconds.
+    public var bucketNanos: Int64 { width.nanoseconds }
     /// Buckets per hour (3600 s / bucket; fractional when the bucket does not divide the hour).
     public let bucketsPerHour: Double
     /// Weight of one full hour of data in a cell (0.25: about the last four
@@ -67,7 +71,7 @@ public struct HourOfWeekProfile: Sendable, Codable {
         let ns = bucket.nanosecondsClamped
         precondition(ns > 0 && ns <= Self.hourNanos, "an hour-of-week profile needs buckets of at most an hour")
         precondition(weight > 0 && weight <= 1)
-        bucketNanos = ns
+        width = BucketWidth(nanoseconds: ns)!
         bucketsPerHour = Double(Self.hourNanos) / Double(ns)
         self.weight = weight
         self.minCellHours = minCellHours
@@ -132,12 +136,13 @@ public struct HourOfWeekProfile: Sendable, Codable {
         fold(slot, hour: acc.hour, acc)
         // Whole hours without a bucket; a gap longer than a week visits each
         // cell once, with as many occurrences as it spanned.
-        let gap = h - acc.hour - 1
+        let gap = h.clampedSubtracting(acc.hour) - 1
         if gap > 0 {
             let visits = Swift.min(gap, Int64(Self.cells))
             for i in 0..<visits {
                 let empty = acc.hour + 1 + i
-                let occurrences = (gap - i + Int64(Self.cells) - 1) / Int64(Self.cells)
+                // ⌈(gap − i) / 168⌉, written so that a gap near Int64.max cannot overflow.
+                let occurrences = (gap - i - 1) / Int64(Self.cells) + 1
                 foldEmpty(slot, hour: empty, occurrences: occurrences)
             }
         }
@@ -200,8 +205,9 @@ public struct HourOfWeekProfile: Sendable, Codable {
 
     /// The cell of an hour of the week: 0 = Monday 00:00–01:00 UTC.
     public static func cell(ofHour hour: Int64) -> Int {
-        // 1970-01-01 was a Thursday: hour 0 is cell 3 × 24.
-        let r = Int((hour + 72) % Int64(cells))
+        // 1970-01-01 was a Thursday: hour 0 is cell 3 × 24. The remainder
+        // comes first, so no hour is too large to shift.
+        let r = Int((hour % Int64(cells) + 72) % Int64(cells))
         return r < 0 ? r + cells : r
     }
 
@@ -218,21 +224,20 @@ public struct HourOfWeekProfile: Sendable, Codable {
 
     @inline(__always)
     func hour(of bucket: Int64) -> Int64 {
-        let ns = bucket &* bucketNanos
-        let h = ns / Self.hourNanos
-        return ns % Self.hourNanos < 0 ? h - 1 : h
+        Timestamp.start(ofBucket: bucket, width).bucket(.hour)
     }
 
     /// Buckets whose start lies in `hour`, from the slot's origin on.
     private func bucketsSeen(inHour hour: Int64, origin: Int64) -> Int {
-        let start = Self.ceilDiv(hour &* Self.hourNanos, bucketNanos)
-        let end = Self.ceilDiv((hour + 1) &* Self.hourNanos, bucketNanos)
-        return Int(Swift.max(0, end - Swift.max(start, origin)))
+        let start = Self.firstBucket(from: Timestamp.start(ofBucket: hour, .hour), width)
+        let end = Self.firstBucket(from: Timestamp.start(ofBucket: hour.clampedAdding(1), .hour), width)
+        return Int(Swift.max(0, end.clampedSubtracting(Swift.max(start, origin))))
     }
 
-    private static func ceilDiv(_ a: Int64, _ b: Int64) -> Int64 {
-        let q = a / b
-        return a % b > 0 ? q + 1 : q
+    /// The first bucket of `width` that starts at or after `t`.
+    private static func firstBucket(from t: Timestamp, _ width: BucketWidth) -> Int64 {
+        let b = t.bucket(width)
+        return Timestamp.start(ofBucket: b, width) < t ? b + 1 : b
     }
 
     /// The weight of `n` buckets of new data in a cell that has `had` already:

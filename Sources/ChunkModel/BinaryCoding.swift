@@ -42,14 +42,36 @@ public enum BinaryCoding {
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         let d = BinaryDecoderImpl(bytes)
         let v = try d.decodeValue(type)
-        guard d.offset == bytes.count else { throw BinaryCodingError("\(bytes.count - d.offset) bytes left over after \(T.self)") }
+        guard d.offset == bytes.count else { throw BinaryCodingError("\(bytes.count - d.offset) bytes left over after \(T.self)", at: d.offset) }
         return v
     }
 }
 
+/// Why a value could not be encoded or decoded, and at which byte: decoding
+/// never trusts a count or length it reads, so a corrupt or hostile checkpoint
+/// ends here, not in a wild read or an allocation it cannot make.
 public struct BinaryCodingError: Error, CustomStringConvertible {
-    public var description: String
-    init(_ description: String) { self.description = description }
+    /// What went wrong.
+    public var message: String
+    /// Byte offset into the encoded form where it went wrong (for encoding, the bytes written so far).
+    public var offset: Int
+
+    init(_ message: String, at offset: Int) {
+        self.message = message
+        self.offset = offset
+    }
+
+    public var description: String { "\(message) (at byte \(offset))" }
+}
+
+/// The number of bytes `count` elements of `stride` bytes take, when they fit
+/// in the `available` bytes left; nil for a negative count, for a product that
+/// overflows, and for one that runs past the end.
+@inline(__always)
+private func byteCount(_ count: Int, stride: Int, available: Int) -> Int? {
+    guard count >= 0 else { return nil }
+    let (size, overflow) = count.multipliedReportingOverflow(by: stride)
+    return !overflow && size <= available ? size : nil
 }
 
 /// The arrays copied as raw memory: fixed-width numbers with no padding.
@@ -94,10 +116,10 @@ extension RawArrayCodec {
                 try a.withUnsafeBytes { try body(a.count, $0) }
             },
             read: { bytes, offset in
+                let at = offset
                 let n = try readInt(bytes, at: &offset)
-                let size = n &* MemoryLayout<Element>.stride
-                guard n >= 0, size >= 0, size <= bytes.count - offset else {
-                    throw BinaryCodingError("an array of \(n) \(Element.self) runs past the end")
+                guard let size = byteCount(n, stride: MemoryLayout<Element>.stride, available: bytes.count - offset) else {
+                    throw BinaryCodingError("an array of \(n) \(Element.self) does not fit in the \(bytes.count - offset) bytes left", at: at)
                 }
                 let start = offset
                 let out = [Element](unsafeUninitializedCapacity: n) { buffer, count in
@@ -144,12 +166,22 @@ extension Optional: AnyOptional where Wrapped: Codable {
     fileprivate static func decodeMarked(_ d: BinaryDecoderImpl) throws -> Any { try d.decodeOptional(Wrapped.self) as Any }
 }
 
+/// Dictionaries, asked whether Swift would encode them through a keyed
+/// container: those with String, Int or other `CodingKeyRepresentable` keys.
+private protocol KeyedDictionary {
+    static var keyIsCodingKey: Bool { get }
+}
+
+extension Dictionary: KeyedDictionary {
+    fileprivate static var keyIsCodingKey: Bool { Key.self is any CodingKeyRepresentable.Type }
+}
+
 private func appendInt(_ v: Int, to bytes: inout [UInt8]) {
     withUnsafeBytes(of: Int64(v).littleEndian) { bytes.append(contentsOf: $0) }
 }
 
 private func readInt(_ bytes: [UInt8], at offset: inout Int) throws -> Int {
-    guard bytes.count - offset >= 8 else { throw BinaryCodingError("ends inside a number") }
+    guard bytes.count - offset >= 8 else { throw BinaryCodingError("ends inside a count", at: offset) }
     var v: Int64 = 0
     withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: bytes[offset..<(offset + 8)]) }
     offset += 8
@@ -207,8 +239,10 @@ private final class BinaryEncoderImpl: Encoder {
         }
         // Swift encodes these through keyed containers, whose keys this form
         // leaves out: refuse them rather than write what cannot be read back.
-        if value is [String: Any] || value is [Int: Any] {
-            throw BinaryCodingError("\(T.self): dictionaries keyed by String or Int are not supported; use arrays of pairs")
+        // Asked of the type, not the value: an empty [Symbol: X] also casts
+        // to [String: Any], having no key to say otherwise.
+        if let dictionary = T.self as? any KeyedDictionary.Type, dictionary.keyIsCodingKey {
+            throw BinaryCodingError("\(T.self): dictionaries keyed by String or Int are not supported; use arrays of pairs", at: bytes.count)
         }
         switch value {
         case let v as Bool: bytes.append(v ? 1 : 0)
@@ -316,7 +350,12 @@ private struct UnkeyedEncoder: UnkeyedEncodingContainer {
         counted()
     }
     mutating func encode<T: Encodable>(_ value: T) throws {
+        let before = encoder.bytes.count
         try encoder.encodeValue(value)
+        // The decoder bounds a count by the bytes left, one per element at least.
+        guard encoder.bytes.count > before else {
+            throw BinaryCodingError("\(T.self) encodes to no bytes, which a sequence cannot hold", at: before)
+        }
         counted()
     }
     mutating func nestedContainer<N: CodingKey>(keyedBy keyType: N.Type) -> KeyedEncodingContainer<N> {
@@ -349,7 +388,7 @@ private final class BinaryDecoderImpl: Decoder {
 
     func take<T: FixedWidthInteger>(_: T.Type) throws -> T {
         let n = MemoryLayout<T>.size
-        guard bytes.count - offset >= n else { throw BinaryCodingError("ends inside a \(T.self)") }
+        guard bytes.count - offset >= n else { throw BinaryCodingError("ends inside a \(T.self)", at: offset) }
         var v = T.zero
         withUnsafeMutableBytes(of: &v) { $0.copyBytes(from: bytes[offset..<(offset + n)]) }
         offset += n
@@ -362,8 +401,11 @@ private final class BinaryDecoderImpl: Decoder {
         switch type {
         case is Bool.Type: return (try take(UInt8.self) != 0) as! T
         case is String.Type:
+            let at = offset
             let n = try readInt(bytes, at: &offset)
-            guard n >= 0, n <= bytes.count - offset else { throw BinaryCodingError("string runs past the end") }
+            guard byteCount(n, stride: 1, available: bytes.count - offset) != nil else {
+                throw BinaryCodingError("a string of \(n) bytes does not fit in the \(bytes.count - offset) bytes left", at: at)
+            }
             defer { offset += n }
             return String(decoding: bytes[offset..<(offset + n)], as: UTF8.self) as! T
         case is Double.Type: return Double(bitPattern: try take(UInt64.self)) as! T
@@ -391,8 +433,14 @@ private final class BinaryDecoderImpl: Decoder {
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let at = offset
         let n = try readInt(bytes, at: &offset)
-        guard n >= 0 else { throw BinaryCodingError("negative count") }
+        // Every element takes at least a byte (the encoder makes sure of it),
+        // so a count beyond the bytes left is corrupt: refused before any
+        // decoder reserves room for it.
+        guard byteCount(n, stride: 1, available: bytes.count - offset) != nil else {
+            throw BinaryCodingError("a sequence of \(n) elements does not fit in the \(bytes.count - offset) bytes left", at: at)
+        }
         return UnkeyedDecoder(decoder: self, count: n)
     }
 
@@ -445,13 +493,13 @@ private struct UnkeyedDecoder: UnkeyedDecodingContainer {
     }
 
     private mutating func next() throws {
-        guard !isAtEnd else { throw BinaryCodingError("read past the end of a sequence") }
+        guard !isAtEnd else { throw BinaryCodingError("read past the end of a sequence of \(total)", at: decoder.offset) }
         currentIndex += 1
     }
 
     mutating func decodeNil() throws -> Bool {
         // Only a nil takes no value after it; peek without consuming a present value's flag.
-        guard !isAtEnd else { return false }
+        guard !isAtEnd, decoder.offset < decoder.bytes.count else { return false }
         if decoder.bytes[decoder.offset] == 0 {
             decoder.offset += 1
             currentIndex += 1

@@ -7,7 +7,11 @@
 /// - `source`: `id: UInt32`, then principal, resource and hop as
 ///   `UInt16 LE length + UTF-8` (length 0xFFFF: absent) — the names behind an id, once each;
 /// - `events`: fixed 48-byte records (`recordSize`), as many as fit the length;
-/// - `report`: one NDJSON line (a drop report), as the NDJSON stream would carry it.
+/// - `report`: one NDJSON line (a drop report), as the NDJSON stream would carry it;
+/// - `resume`: `instance: UInt64, next: UInt64`, then the tap's name (UTF-8):
+///   the items that follow (each event record and each report) are numbered
+///   from `next`, and the collector answers with `ack` frames;
+/// - `ack` (collector → tap): `next: UInt64`: every item numbered below it is durable.
 ///
 /// The collector turns each record back into the exact NDJSON line an NDJSON
 /// tap would have sent (`TapLineFormat`), so archives, rejections and the
@@ -24,7 +28,14 @@ public enum TapWire {
         case source = 2
         case events = 3
         case report = 4
+        case resume = 5
+        case ack = 6
     }
+
+    /// Bytes of an `ack` frame: header and `next`.
+    public static let ackFrameSize = 13
+    /// The longest tap name a `resume` frame may carry (as a principal's).
+    public static let maxTapName = 256
 
     /// Bytes per event record.
     public static let recordSize = 48
@@ -94,6 +105,21 @@ public enum TapWire {
         }
         appendHeader(.source, length: payload.count, to: &out)
         out += payload
+    }
+
+    /// A `resume` frame: the items after it are numbered from `next`.
+    public static func appendResume(name: String, instance: UInt64, next: UInt64, to out: inout [UInt8]) {
+        let bytes = Array(name.utf8.prefix(maxTapName))
+        appendHeader(.resume, length: 16 + bytes.count, to: &out)
+        withUnsafeBytes(of: instance.littleEndian) { out.append(contentsOf: $0) }
+        withUnsafeBytes(of: next.littleEndian) { out.append(contentsOf: $0) }
+        out += bytes
+    }
+
+    /// An `ack` frame: every item numbered below `next` is durable.
+    public static func appendAck(next: UInt64, to out: inout [UInt8]) {
+        appendHeader(.ack, length: 8, to: &out)
+        withUnsafeBytes(of: next.littleEndian) { out.append(contentsOf: $0) }
     }
 
     /// A `hello` frame with the tap's connection-id prefix.
@@ -209,13 +235,28 @@ public struct TapWireDecoder: Sendable {
     public private(set) var events = 0
     /// Maximum number of distinct sources one connection may define.
     public static let maxSources = 65_536
+    /// The tap that numbers its items on this connection (after a `resume` frame).
+    public private(set) var session: TapSession?
+    /// The number of the next item (event record or report) on a resumed stream.
+    public private(set) var nextSequence: UInt64 = 0
+    /// Items numbered below this were delivered before (a resend after a
+    /// reconnect): skipped, and counted in `duplicates`.
+    private var skipBelow: UInt64 = 0
+    public private(set) var duplicates = 0
+    /// Whether an event or report frame has been seen (a `resume` must come before).
+    private var sawItems = false
 
     public init() {}
 
     /// Appends the lines of every complete frame in `bytes` (plus what was
     /// pending) to `out`. Throws at the first malformed frame; the lines
-    /// before it are in `out`.
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, into out: inout OutputBuffer) throws(TapWireError) {
+    /// before it are in `out`. `onResume` is told of a `resume` frame (the
+    /// tap and the number of its first item) and answers the number below
+    /// which items are duplicates, to be skipped.
+    public mutating func feed(
+        _ bytes: UnsafeRawBufferPointer, into out: inout OutputBuffer,
+        onResume: (TapSession, UInt64) -> UInt64 = { _, first in first }
+    ) throws(TapWireError) {
         pending.append(contentsOf: bytes)
         var start = 0
         defer {
@@ -233,13 +274,53 @@ public struct TapWireDecoder: Sendable {
             }
             guard pending.count - start - 5 >= length else { break }
             let payload = start + 5..<start + 5 + length
-            try frame(type, payload, at: consumed + start, into: &out)
+            if type == .resume {
+                try resume(payload, at: consumed + start, onResume)
+            } else {
+                try frame(type, payload, at: consumed + start, into: &out)
+            }
             start = payload.upperBound
         }
     }
 
+    private mutating func resume(
+        _ range: Range<Int>, at offset: Int, _ onResume: (TapSession, UInt64) -> UInt64
+    ) throws(TapWireError) {
+        guard session == nil, !sawItems else {
+            throw TapWireError(offset: offset, message: "a resume frame must come once, before any events")
+        }
+        let nameLength = range.count - 16
+        guard nameLength >= 1, nameLength <= TapWire.maxTapName else {
+            throw TapWireError(offset: offset, message: "a resume frame needs a tap name of 1 to \(TapWire.maxTapName) bytes")
+        }
+        let tap = TapSession(
+            name: String(decoding: pending[range.lowerBound + 16..<range.upperBound], as: UTF8.self),
+            instance: readUInt64(at: range.lowerBound))
+        let first = readUInt64(at: range.lowerBound + 8)
+        session = tap
+        nextSequence = first
+        skipBelow = onResume(tap, first)
+    }
+
+    /// Numbers the next item; false when it is a duplicate to skip.
+    private mutating func take() -> Bool {
+        sawItems = true
+        guard session != nil else { return true }
+        let n = nextSequence
+        nextSequence &+= 1
+        if n < skipBelow {
+            duplicates += 1
+            return false
+        }
+        return true
+    }
+
     private mutating func frame(_ type: TapWire.FrameType, _ range: Range<Int>, at offset: Int, into out: inout OutputBuffer) throws(TapWireError) {
         switch type {
+        case .resume:
+            break  // handled by `resume`
+        case .ack:
+            throw TapWireError(offset: offset, message: "an ack frame goes from the collector to the tap, not back")
         case .hello:
             format = TapLineFormat(connPrefix: String(decoding: pending[range], as: UTF8.self))
         case .source:
@@ -277,6 +358,10 @@ public struct TapWireDecoder: Sendable {
                 guard let names = sources[source] else {
                     throw TapWireError(offset: offset, message: "an event names source \(source), which no source frame defined")
                 }
+                guard take() else {
+                    cursor += TapWire.recordSize
+                    continue
+                }
                 let flags = pending[cursor + 13]
                 let rate = Float(bitPattern: readUInt32(at: cursor + 44))
                 format.write(
@@ -290,6 +375,7 @@ public struct TapWireDecoder: Sendable {
                 cursor += TapWire.recordSize
             }
         case .report:
+            guard take() else { return }
             out.append(contentsOf: Array(pending[range]))
             if pending[range].last != UInt8(ascii: "\n") { out.append(UInt8(ascii: "\n")) }
         }
@@ -303,3 +389,4 @@ public struct TapWireDecoder: Sendable {
         UInt64(readUInt32(at: i)) | UInt64(readUInt32(at: i + 4)) << 32
     }
 }
+

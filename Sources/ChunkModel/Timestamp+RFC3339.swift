@@ -42,6 +42,25 @@ extension Timestamp {
     /// same bytes.
     @inlinable
     public init?(rfc3339 bytes: UnsafeRawBufferPointer, minute minuteSeconds: Int64) {
+        guard let (seconds, fraction) = Self.rfc3339Instant(bytes, minute: minuteSeconds) else { return nil }
+        // Years 1678–2261 fit in Int64 nanoseconds; anything else is not an instant we can hold.
+        // Before 1970 with a fraction, scale one second less and add the fraction
+        // minus a second, so instants just above Int64.min still fit.
+        let borrow: Int64 = seconds < 0 && fraction > 0 ? 1 : 0
+        let (scaled, overflow) = (seconds + borrow).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return nil }
+        let (total, overflow2) = scaled.addingReportingOverflow(fraction - borrow * 1_000_000_000)
+        guard !overflow2 else { return nil }
+        self.init(nanoseconds: total)
+    }
+
+    /// The instant a well-formed date-time names, as whole seconds since the
+    /// epoch (UTC, offset applied) and nanoseconds into the second, for any
+    /// year 0000–9999; nil when the text is malformed. Unlike the
+    /// initializer, this cannot fail for lack of range, so a decoder can tell
+    /// a time outside what it accepts from text that is not a time at all.
+    @inlinable
+    public static func rfc3339Instant(_ bytes: UnsafeRawBufferPointer, minute minuteSeconds: Int64) -> (seconds: Int64, nanoseconds: Int64)? {
         let n = bytes.count
         guard n >= 20 else { return nil }
         @inline(__always) func digit(_ i: Int) -> Int? {
@@ -85,16 +104,8 @@ extension Timestamp {
             second = 59
             fraction = 999_999_999
         }
-        let seconds = minuteSeconds + Int64(second) - Int64(offsetSeconds)
-        // Years 1678–2261 fit in Int64 nanoseconds; anything else is not an instant we can hold.
-        // Before 1970 with a fraction, scale one second less and add the fraction
-        // minus a second, so instants just above Int64.min still fit.
-        let borrow: Int64 = seconds < 0 && fraction > 0 ? 1 : 0
-        let (scaled, overflow) = (seconds + borrow).multipliedReportingOverflow(by: 1_000_000_000)
-        guard !overflow else { return nil }
-        let (total, overflow2) = scaled.addingReportingOverflow(fraction - borrow * 1_000_000_000)
-        guard !overflow2 else { return nil }
-        self.init(nanoseconds: total)
+        // The minute is from a four-digit year, so this sum is far inside Int64.
+        return (minuteSeconds &+ Int64(second) &- Int64(offsetSeconds), fraction)
     }
 
     public init?(rfc3339 string: String) {

@@ -8,8 +8,23 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable {
     @inlinable
     public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
+    /// The instant `epochMilliseconds` after the epoch, held at the bounds
+    /// of `Int64` nanoseconds (years 1677 and 2262) when it lies beyond them;
+    /// `init?(exactEpochMilliseconds:)` says so instead.
     @inlinable
-    public init(epochMilliseconds: Int64) { self.nanoseconds = epochMilliseconds &* 1_000_000 }
+    public init(epochMilliseconds: Int64) {
+        let (ns, overflow) = epochMilliseconds.multipliedReportingOverflow(by: 1_000_000)
+        self.nanoseconds = overflow ? (epochMilliseconds < 0 ? .min : .max) : ns
+    }
+
+    /// The instant `epochMilliseconds` after the epoch, or nil when it does
+    /// not fit in `Int64` nanoseconds.
+    @inlinable
+    public init?(exactEpochMilliseconds ms: Int64) {
+        let (ns, overflow) = ms.multipliedReportingOverflow(by: 1_000_000)
+        guard !overflow else { return nil }
+        self.nanoseconds = ns
+    }
 
     @inlinable
     public var epochMilliseconds: Int64 {
@@ -23,14 +38,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable {
     @inlinable
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
+    /// Saturates at the bounds of `Int64` nanoseconds rather than wrap or trap.
     @inlinable
     public static func + (lhs: Timestamp, rhs: Duration) -> Timestamp {
-        Timestamp(nanoseconds: lhs.nanoseconds &+ rhs.nanosecondsClamped)
+        Timestamp(nanoseconds: lhs.nanoseconds.clampedAdding(rhs.nanosecondsClamped))
     }
 
+    /// Saturates at the bounds of `Int64` nanoseconds (about ±292 years).
     @inlinable
     public static func - (lhs: Timestamp, rhs: Timestamp) -> Duration {
-        .nanoseconds(lhs.nanoseconds &- rhs.nanoseconds)
+        .nanoseconds(lhs.nanoseconds.clampedSubtracting(rhs.nanoseconds))
     }
 
     public static let zero = Timestamp(nanoseconds: 0)
@@ -43,7 +60,7 @@ extension Duration {
         let (seconds, attoseconds) = components
         let (ns, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
         if overflow { return seconds < 0 ? .min : .max }
-        return ns &+ attoseconds / 1_000_000_000
+        return ns.clampedAdding(attoseconds / 1_000_000_000)
     }
 }
 

@@ -38,8 +38,14 @@ public final class ChunkTap: Sendable {
         public var backoffMax: Duration = .seconds(5)
         /// How often the forwarder reports new drops (only when there are some).
         public var dropReportInterval: Duration = .seconds(10)
-        /// The longest `close()` waits for the collector to take what is left.
+        /// The longest `close()` waits for the collector to take what is left
+        /// (and, in binary, to acknowledge it).
         public var closeTimeout: Duration = .seconds(5)
+        /// Binary: event records (and reports) kept after sending until the
+        /// collector acknowledges them as durable, to send again after a
+        /// reconnect; 48 bytes each. When they fill up, no more is taken from
+        /// the ring until acknowledgements come (the ring then drops and counts).
+        public var maxUnacknowledged = 65_536
 
         public init(collector: String) { self.collector = collector }
     }
@@ -62,6 +68,13 @@ public final class ChunkTap: Sendable {
         public var droppedAtClose: Int
         /// Event lines the collector's socket accepted.
         public var sent: Int
+        /// Binary: events the collector acknowledged as durable.
+        public var acknowledged: Int = 0
+        /// Binary: events sent again after a reconnect because no acknowledgement had come.
+        public var resent: Int = 0
+        /// Binary: events sent but not acknowledged when `close()` gave up waiting
+        /// (they may have arrived; the collector skips them if they come again).
+        public var unacknowledgedAtClose: Int = 0
         public var dropReports: Int
         public var connects: Int
         public var connectFailures: Int

@@ -84,6 +84,21 @@ struct CollectorConnection {
         return (true, text)
     }
 
+    /// Reads what has arrived without waiting: the bytes read into `buffer`,
+    /// and whether the collector closed its side (or the connection failed).
+    func receive(into buffer: inout [UInt8]) -> (count: Int, closed: Bool) {
+        let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+        if n > 0 { return (n, false) }
+        if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) { return (0, false) }
+        return (0, true)
+    }
+
+    /// Waits up to `milliseconds` for something to read.
+    func waitReadable(milliseconds: Int32) {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        _ = poll(&p, 1, milliseconds)
+    }
+
     /// Writes `bytes[from...]`; returns how far it got (== count on success).
     func send(_ bytes: [UInt8], from start: Int) -> Int {
         var offset = start

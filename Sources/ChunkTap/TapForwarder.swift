@@ -31,11 +31,22 @@ final class TapForwarder: @unchecked Sendable {
     private var nextIdleCheck: Int64 = 0
     /// Binary: how many sources' names the current connection has had.
     private var sourcesSent = 0
+    /// Binary: batches sent and not yet acknowledged as durable, to send again after a reconnect.
+    private var resend: TapResendBuffer
+    /// Binary: this tap's number for the collector's duplicate check, new at every start.
+    private let instance = UInt64.random(in: 1...UInt64.max)
+    /// Binary: the number of the next item (event record or report), and the pending batch's first and count.
+    private var nextSequence: UInt64 = 0
+    private var pendingFirst: UInt64 = 0
+    private var pendingItems = 0
+    private var acks = TapAckReader()
+    private var binary: Bool { tap.settings.wire == .binary }
 
     init(tap: ChunkTap) {
         self.tap = tap
         writer = TapLineWriter(connPrefix: tap.settings.connPrefix)
         backoff = tap.settings.backoffInitial.nanosecondsClamped
+        resend = TapResendBuffer(capacityItems: tap.settings.maxUnacknowledged)
         nextReport = Self.monotonic() + tap.settings.dropReportInterval.nanosecondsClamped
     }
 
@@ -45,6 +56,13 @@ final class TapForwarder: @unchecked Sendable {
             let stopping = tap.stopRequested.load(ordering: .acquiring)
             if stopping && deadline == .max { deadline = Self.monotonic() + tap.settings.closeTimeout.nanosecondsClamped }
             if pending.isEmpty { fill(final: stopping) }
+            if pending.isEmpty && !resend.isEmpty {
+                // Binary: nothing new to send (or no room until acknowledgements
+                // come); wait for them, reconnecting and resending when needed.
+                if Self.monotonic() > deadline { break }
+                awaitAcknowledgements()
+                continue
+            }
             if pending.isEmpty {
                 if stopping { break }
                 noticeClosedWhileIdle()
@@ -59,7 +77,11 @@ final class TapForwarder: @unchecked Sendable {
             send()
         }
         let left = tap.ring.count + pendingEvents
-        tap.counters.withLock { $0.droppedAtClose = left }
+        let unacknowledged = resend.events
+        tap.counters.withLock {
+            $0.droppedAtClose = left
+            $0.unacknowledgedAtClose = unacknowledged
+        }
         connection?.close()
         connection = nil
     }
@@ -67,7 +89,8 @@ final class TapForwarder: @unchecked Sendable {
     /// Moves up to a batch from the ring into `pending`, plus a drop report when one is due.
     private func fill(final: Bool) {
         var taken = 0
-        let binary = tap.settings.wire == .binary
+        // Binary: no new batch while the resend buffer is full (the ring takes the strain, and drops).
+        if binary && resend.isFull { return }
         if binary { TapWire.appendHeader(.events, length: 0, to: &pending.bytes) }  // length set below
         while taken < tap.settings.batchSize, let record = tap.ring.pop() {
             let index = Int(record.source.index)
@@ -92,15 +115,22 @@ final class TapForwarder: @unchecked Sendable {
         }
         pendingEvents = taken
         let now = Self.monotonic()
+        var reports = 0
         if final || now >= nextReport {
             nextReport = now + tap.settings.dropReportInterval.nanosecondsClamped
-            appendDropReport()
+            if appendDropReport() { reports = 1 }
+        }
+        if binary {
+            pendingItems = taken + reports
+            pendingFirst = nextSequence
+            nextSequence &+= UInt64(pendingItems)
         }
     }
 
     /// Drops since the last report, per principal; nothing when there are none,
     /// so a healthy tap sends only chunk events.
-    private func appendDropReport() {
+    @discardableResult
+    private func appendDropReport() -> Bool {
         if names.count < tap.registry.snapshot().count { names = tap.registry.snapshot() }
         if reportedDrops.count < names.count { reportedDrops += Array(repeating: 0, count: names.count - reportedDrops.count) }
         var byPrincipal: [(String, Int)] = []
@@ -117,7 +147,7 @@ final class TapForwarder: @unchecked Sendable {
                 byPrincipal.append((names[i].principal, delta))
             }
         }
-        guard total > 0 else { return }
+        guard total > 0 else { return false }
         let now = Timestamp.now()
         if tap.settings.wire == .binary {
             var line = OutputBuffer(capacity: 256)
@@ -131,6 +161,7 @@ final class TapForwarder: @unchecked Sendable {
         }
         lastReport = now
         tap.counters.withLock { $0.dropReports += 1 }
+        return true
     }
 
     /// While there is nothing to send, looks now and then (not every idle
@@ -146,6 +177,7 @@ final class TapForwarder: @unchecked Sendable {
     /// Whether the current connection is still usable; closes it if the collector closed its side.
     private func connectionIsOpen() -> Bool {
         guard let c = connection else { return false }
+        if binary { return readAcknowledgements(c) }
         let (closed, message) = c.peerClosed()
         if !closed { return true }
         c.close()
@@ -180,16 +212,26 @@ final class TapForwarder: @unchecked Sendable {
                 return false
             }
         }
-        if tap.settings.wire == .binary {
-            // The magic and the tap's prefix open every binary connection; sources follow as they appear.
+        if binary {
+            // The magic, the tap's prefix and where its numbering resumes open
+            // every binary connection; sources follow as they appear, and what
+            // was not acknowledged on the last connection goes again.
             var hello = TapWire.magic
             TapWire.appendHello(connPrefix: tap.settings.connPrefix, to: &hello)
+            let next = resend.firstUnacknowledged ?? (pending.isEmpty ? nextSequence : pendingFirst)
+            TapWire.appendResume(name: tap.settings.name, instance: instance, next: next, to: &hello)
             guard c.send(hello, from: 0) == hello.count else {
                 c.close()
                 nextAttempt = now + backoff
                 return false
             }
             sourcesSent = 0
+            acks = TapAckReader()
+            guard resendUnacknowledged(c) else {
+                failed(c)
+                nextAttempt = now + backoff
+                return false
+            }
         }
         connection = c
         backoff = tap.settings.backoffInitial.nanosecondsClamped
@@ -202,22 +244,13 @@ final class TapForwarder: @unchecked Sendable {
     /// took counts as sent and the rest goes again on the next connection.
     private func send() {
         guard let c = connection else { return }
-        let binary = tap.settings.wire == .binary
-        if binary && sourcesSent < names.count {
-            var frames: [UInt8] = []
-            for i in sourcesSent..<names.count {
-                TapWire.appendSource(
-                    id: UInt32(i), principal: names[i].principal, resource: names[i].resource, hop: names[i].hop, to: &frames)
-            }
-            guard c.send(frames, from: 0) == frames.count else {
-                failed(c)
-                return
-            }
-            sourcesSent = names.count
+        if binary {
+            sendBinary(c)
+            return
         }
         let written = c.send(pending.bytes, from: 0)
         let complete = written == pending.count
-        let sentEvents = complete ? pendingEvents : binary ? keepUnsentRecords(written) : keepUnsentLines(written)
+        let sentEvents = complete ? pendingEvents : keepUnsentLines(written)
         pendingEvents -= sentEvents
         tap.counters.withLock { $0.sent += sentEvents }
         if complete {
@@ -236,21 +269,99 @@ final class TapForwarder: @unchecked Sendable {
         return min(done, pendingEvents)
     }
 
-    /// Binary: keeps the records the socket did not take, in a new events
-    /// frame, and a report frame whole (the collector drops a frame cut short
-    /// with its connection); returns the events sent.
-    private func keepUnsentRecords(_ written: Int) -> Int {
-        let eventsEnd = pendingEvents > 0 ? 5 + pendingEvents * TapWire.recordSize : 0
-        let sentEvents = pendingEvents > 0 ? min(max(written - 5, 0) / TapWire.recordSize, pendingEvents) : 0
-        var rest: [UInt8] = []
-        if sentEvents < pendingEvents {
-            let from = 5 + sentEvents * TapWire.recordSize
-            TapWire.appendHeader(.events, length: eventsEnd - from, to: &rest)
-            rest += pending.bytes[from..<eventsEnd]
+    // MARK: Binary: numbered items, acknowledgements, resends
+
+    /// The names of every source not yet sent on this connection.
+    private func sendSources(_ c: CollectorConnection) -> Bool {
+        guard sourcesSent < names.count else { return true }
+        var frames: [UInt8] = []
+        for i in sourcesSent..<names.count {
+            TapWire.appendSource(
+                id: UInt32(i), principal: names[i].principal, resource: names[i].resource, hop: names[i].hop, to: &frames)
         }
-        rest += pending.bytes[eventsEnd...]
-        pending.bytes = rest
-        return sentEvents
+        guard c.send(frames, from: 0) == frames.count else { return false }
+        sourcesSent = names.count
+        return true
+    }
+
+    /// Sends the pending batch and keeps it until it is acknowledged, however
+    /// much of it the socket took: after a failure it goes again whole.
+    private func sendBinary(_ c: CollectorConnection) {
+        guard sendSources(c) else {
+            failed(c)
+            return
+        }
+        let complete = c.send(pending.bytes, from: 0) == pending.count
+        resend.append(.init(first: pendingFirst, items: pendingItems, events: pendingEvents, bytes: pending.bytes, sent: complete))
+        if complete { tap.counters.withLock { $0.sent += pendingEvents } }
+        pending.removeAll()
+        pendingEvents = 0
+        pendingItems = 0
+        if !complete { failed(c) }
+    }
+
+    /// On a new connection: every batch not yet acknowledged, in order.
+    private func resendUnacknowledged(_ c: CollectorConnection) -> Bool {
+        guard !resend.isEmpty else { return true }
+        guard sendSources(c) else { return false }
+        var firstTime = 0
+        for i in resend.pendingIndices {
+            let batch = resend.batches[i]
+            guard c.send(batch.bytes, from: 0) == batch.bytes.count else { return false }
+            if !batch.sent {
+                resend.markSent(i)
+                firstTime += batch.events
+            }
+        }
+        let resent = resend.events
+        tap.counters.withLock {
+            $0.sent += firstTime
+            $0.resent += resent
+        }
+        return true
+    }
+
+    /// Takes in the collector's acknowledgements without waiting; false (and
+    /// the connection closed) when the collector closed it or wrote an `ERR`.
+    private func readAcknowledgements(_ c: CollectorConnection) -> Bool {
+        var open = true
+        var message: String?
+        while open {
+            let (n, closed) = c.receive(into: &receiveBuffer)
+            if n > 0 {
+                let ok = receiveBuffer.withUnsafeBytes { acks.feed(UnsafeRawBufferPointer(rebasing: $0.prefix(n))) }
+                if !ok {
+                    message = acks.message
+                    open = false
+                }
+            }
+            if closed { open = false }
+            if n < receiveBuffer.count { break }
+        }
+        if let next = acks.acknowledged {
+            let acknowledged = resend.acknowledge(below: next)
+            if acknowledged > 0 { tap.counters.withLock { $0.acknowledged += acknowledged } }
+        }
+        if open { return true }
+        c.close()
+        connection = nil
+        tap.counters.withLock {
+            $0.lastError = "collector closed the connection"
+            if let message { $0.collectorMessage = String(message.prefix { $0 != "\n" }) }
+        }
+        return false
+    }
+    private var receiveBuffer = [UInt8](repeating: 0, count: 4096)
+
+    /// Nothing new can go out: waits a moment for acknowledgements on the
+    /// open connection, or reconnects (which resends) when there is none.
+    private func awaitAcknowledgements() {
+        if let c = connection {
+            c.waitReadable(milliseconds: 10)
+            _ = readAcknowledgements(c)
+        } else if !ensureConnection() {
+            Self.sleep(min(max(nextAttempt - Self.monotonic(), 0), 20_000_000) + 1_000_000)
+        }
     }
 
     private func failed(_ c: CollectorConnection) {

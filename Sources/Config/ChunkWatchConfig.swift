@@ -52,9 +52,9 @@ extension ChunkWatchConfig {
         help: "How events flow: ticks, worker threads, queues.",
         parameters: [
             Parameter("tick", \.pipeline.tick, min: .milliseconds(1), "event time between ticks, when alerts resolve and detectors judge absences"),
-            Parameter("workers", \.pipeline.workers, min: 0, "worker threads principals are sharded over; 0 = one per core (alerts are the same for any number)"),
-            Parameter("batch_size", \.pipeline.batchSize, min: 1, "events per batch handed to a worker"),
-            Parameter("queue_depth", \.pipeline.queueDepth, min: 1, "batches in flight per worker before the reader waits (it never drops)"),
+            Parameter("workers", \.pipeline.workers, min: 0, max: 1024, "worker threads principals are sharded over; 0 = one per core (alerts are the same for any number)"),
+            Parameter("batch_size", \.pipeline.batchSize, min: 1, max: 1_000_000, "events per batch handed to a worker"),
+            Parameter("queue_depth", \.pipeline.queueDepth, min: 1, max: 100_000, "batches in flight per worker before the reader waits (it never drops)"),
             Parameter("max_keys", \.pipeline.maxKeys, min: 1, "principals tracked for coverage per worker; least recently seen are evicted"),
         ])
 
@@ -65,7 +65,7 @@ extension ChunkWatchConfig {
             help: "A chunk far larger than its principal usually moves on that resource and direction (robust z of log size).",
             parameters: [
                 Parameter("threshold", \.size.threshold, min: 0.1, "robust z (MADs scaled to standard deviations) at which an alert fires"),
-                Parameter("window", \.size.window, min: 2, "chunks per key in the rolling median/MAD window"),
+                Parameter("window", \.size.window, min: 2, max: 65_536, "chunks per key in the rolling median/MAD window"),
                 Parameter("warmup", \.size.warmup, min: 1, "chunks a key must have seen before it may alert"),
                 Parameter("min_spread", \.size.minSpread, min: 0, "least spread assumed, in log2 units (0.15 is about ±11 %)"),
                 Parameter("min_ratio", \.size.minRatio, min: 1, "a chunk must also be at least this many times the key's median size"),
@@ -134,7 +134,7 @@ extension ChunkWatchConfig {
                 Parameter("hour_warmup", \.novelty.hourWarmup, min: .zero, "a principal's history before unusual hours of the day (UTC) are reported"),
                 Parameter("week_warmup", \.novelty.weekWarmup, min: .zero, "a principal's history before its hours are judged by hour of the week instead of hour of the day"),
                 Parameter("hour_threshold", \.novelty.hourThreshold, min: 0, "hours from an event's hour to the nearest hour the principal was active in at which an alert fires"),
-                Parameter("max_resources", \.novelty.maxResources, min: 1, "distinct resources remembered per principal (8 bytes each); a principal with more is not judged on resources"),
+                Parameter("max_resources", \.novelty.maxResources, min: 1, max: 65_536, "distinct resources remembered per principal (8 bytes each); a principal with more is not judged on resources"),
                 Parameter("cooldown", \.novelty.cooldown, min: .zero, "event time without a repeat after which an alert resolves"),
                 Parameter("max_keys", \.novelty.maxKeys, min: 1, "principals tracked at once; least recently seen go first (and are new again if they return)"),
             ]),
@@ -144,7 +144,7 @@ extension ChunkWatchConfig {
             parameters: [
                 Parameter("threshold", \.changepoint.threshold, min: 0.1, "CUSUM level at which an alert fires, in standard errors of a batch mean or bucket count"),
                 Parameter("slack", \.changepoint.slack, min: 0, "deviation per batch or bucket that does not add to the CUSUM, in standard errors"),
-                Parameter("size_batch", \.changepoint.sizeBatch, min: 1, "chunks per size batch, per direction (chunks)"),
+                Parameter("size_batch", \.changepoint.sizeBatch, min: 1, max: 1_000_000, "chunks per size batch, per direction (chunks)"),
                 Parameter("min_size_shift", \.changepoint.minSizeShift, min: 0, "smallest size shift reported, in log2 units (0.5 = ×1.41 or ÷1.41)"),
                 Parameter("min_size_spread", \.changepoint.minSizeSpread, min: 0, "least spread assumed for one chunk's log2 size (log2 units)"),
                 Parameter("rate_bucket", \.changepoint.rateBucket, min: .seconds(1), "event-time bucket width over which chunks are counted for the rate series"),

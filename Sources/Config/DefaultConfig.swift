@@ -3,7 +3,7 @@ extension ChunkWatchConfig {
     /// `chunkwatch config default` prints, and a file `config check` accepts.
     public func yaml() -> String {
         var out = "# chunkwatch configuration. Every key is optional: what a file leaves out keeps\n"
-        out += "# the value shown here. Durations: 500ms, 90s, 15m, 2h, 1d.\n\n"
+        out += "# the value shown here. Durations: 500ms, 90s, 15m, 2h, 1d, up to 18250d (50 years).\n\n"
         func write(_ section: ConfigSection, indent: String) {
             out += "\(indent)# \(section.help)\n"
             out += "\(indent)\(section.name):\n"

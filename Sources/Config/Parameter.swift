@@ -14,6 +14,8 @@ public struct Parameter: Sendable {
     let kind: Kind
     /// The least value accepted (for numbers and durations, in seconds for durations).
     let minimum: Double?
+    /// The largest whole number accepted (durations are bounded by `DurationText.maximum`).
+    let maximum: Int?
     let get: @Sendable (ChunkWatchConfig) -> Value
     let set: @Sendable (inout ChunkWatchConfig, Value) -> Void
 
@@ -22,15 +24,22 @@ public struct Parameter: Sendable {
         self.help = help
         kind = .double
         minimum = min
+        maximum = nil
         get = { .double($0[keyPath: path]) }
         set = { c, v in if case .double(let d) = v { c[keyPath: path] = d } }
     }
 
-    public init(_ key: String, _ path: WritableKeyPath<ChunkWatchConfig, Int> & Sendable, min: Int? = nil, _ help: String) {
+    /// Whole numbers go up to `max`: counts of keys, windows, workers and
+    /// batches size allocations, so none may be large enough to fail one.
+    public init(
+        _ key: String, _ path: WritableKeyPath<ChunkWatchConfig, Int> & Sendable, min: Int? = nil, max: Int = Parameter.largestCount,
+        _ help: String
+    ) {
         self.key = key
         self.help = help
         kind = .int
         minimum = min.map(Double.init)
+        maximum = max
         get = { .int($0[keyPath: path]) }
         set = { c, v in if case .int(let i) = v { c[keyPath: path] = i } }
     }
@@ -40,6 +49,7 @@ public struct Parameter: Sendable {
         self.help = help
         kind = .duration
         minimum = min.map { Double($0.nanosecondsClamped) / 1e9 }
+        maximum = nil
         get = { .duration($0[keyPath: path]) }
         set = { c, v in if case .duration(let d) = v { c[keyPath: path] = d } }
     }
@@ -49,6 +59,7 @@ public struct Parameter: Sendable {
         self.help = help
         kind = .bool
         minimum = nil
+        maximum = nil
         get = { .bool($0[keyPath: path]) }
         set = { c, v in if case .bool(let b) = v { c[keyPath: path] = b } }
     }
@@ -61,12 +72,18 @@ public struct Parameter: Sendable {
             return check(d, .double(d))
         case .int:
             guard let i = Int(text) else { return .failure(.init("expected a whole number, got '\(text)'")) }
+            if let maximum, i > maximum {
+                let least = minimum.map { Format.decimal($0, 0) } ?? "0"
+                return .failure(.init("'\(text)' is out of range: a whole number from \(least) to \(maximum)"))
+            }
             return check(Double(i), .int(i))
         case .duration:
-            guard let d = Parameter.duration(text) else {
-                return .failure(.init("expected a duration such as 90s, 15m, 2h or 500ms, got '\(text)'"))
+            do {
+                let least = Duration.nanoseconds(Int64(((minimum ?? 0) * 1e9).rounded()))
+                return .success(.duration(try DurationText.parse(text, minimum: least)))
+            } catch {
+                return .failure(.init(error.description))
             }
-            return check(Double(d.nanosecondsClamped) / 1e9, .duration(d))
         case .bool:
             switch text.lowercased() {
             case "true", "yes", "on": return .success(.bool(true))
@@ -83,18 +100,12 @@ public struct Parameter: Sendable {
         return .success(value)
     }
 
-    /// `500ms`, `90s`, `15m`, `2h`, `1d`, or a plain number of seconds.
-    static func duration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 1e-3), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            let number = text.dropLast(suffix.count)
-            // "ms" ends in "s" too: only take "s" when what is left is a number.
-            guard let v = Double(number), v.isFinite, v >= 0 else { continue }
-            return .nanoseconds(Int64((v * scale * 1e9).rounded()))
-        }
-        guard let v = Double(text), v.isFinite, v >= 0 else { return nil }
-        return .nanoseconds(Int64((v * 1e9).rounded()))
-    }
+    /// `500ms`, `90s`, `15m`, `2h`, `1d`, or a plain number of seconds, up to `DurationText.maximum`.
+    static func duration(_ text: String) -> Duration? { try? DurationText.parse(text) }
+
+    /// The default largest whole-number setting: far beyond any useful count,
+    /// and below `Int32.max`, which key tables and counters are built on.
+    public static let largestCount = 100_000_000
 
     /// A value as the configuration file writes it.
     static func text(_ value: Value) -> String {
@@ -102,18 +113,12 @@ public struct Parameter: Sendable {
         case .double(let d): return Format.decimal(d, 6)
         case .int(let i): return String(i)
         case .bool(let b): return b ? "true" : "false"
-        case .duration(let d):
-            let ns = d.nanosecondsClamped
-            if ns % 86_400_000_000_000 == 0 && ns > 0 { return "\(ns / 86_400_000_000_000)d" }
-            if ns % 3_600_000_000_000 == 0 && ns > 0 { return "\(ns / 3_600_000_000_000)h" }
-            if ns % 60_000_000_000 == 0 && ns > 0 { return "\(ns / 60_000_000_000)m" }
-            if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
-            return "\(Format.decimal(Double(ns) / 1e6, 3))ms"
+        case .duration(let d): return DurationText.text(d)
         }
     }
 
     private static func format(_ number: Double, _ kind: Kind) -> String {
-        kind == .duration ? text(.duration(.nanoseconds(Int64(number * 1e9)))) : Format.decimal(number, 6)
+        kind == .duration ? DurationText.text(.nanoseconds(Int64((number * 1e9).rounded()))) : Format.decimal(number, 6)
     }
 }
 

@@ -181,30 +181,32 @@ public struct ChunkEventDecoder: ~Copyable {
     }
 
     /// A `ts`-style value at the cursor: an RFC 3339 string or integer epoch
-    /// milliseconds (SPEC §2).
+    /// milliseconds (SPEC §2), within `Timestamp.acceptedEvents`.
     @inline(__always)
     mutating func readTimestamp(_ c: inout JSONCursor, into ts: inout Timestamp) -> RejectReason? {
         let first = c.peek
         if first == UInt8(ascii: "\"") {
             guard let s = c.string(scratch: scratch) else { return .notJSON }
-            guard let t = timestamp(s) else { return .badTimestamp }
-            ts = t
+            guard let (seconds, fraction) = instant(s) else { return .badTimestamp }
+            guard seconds >= 0 && seconds < Timestamp.endOfEventsSeconds else { return .tsOutOfRange }
+            ts = Timestamp(nanoseconds: seconds * 1_000_000_000 + fraction)
         } else if first == UInt8(ascii: "-") || (first >= 0x30 && first <= 0x39) {
             guard let n = c.number() else { return .notJSON }
-            // Epoch milliseconds within ±292 years of 1970 fit in nanoseconds.
-            guard let ms = n.exactInteger, ms > -9_223_372_036_854, ms < 9_223_372_036_854 else {
-                return .badTimestamp
+            guard let ms = n.exactInteger else {
+                // A whole number too large for exactness is a time, just not one we accept.
+                return n.double.isFinite && n.double == n.double.rounded(.towardZero) ? .tsOutOfRange : .badTimestamp
             }
-            ts = Timestamp(epochMilliseconds: ms)
+            guard ms >= 0 && ms < Timestamp.endOfEventsSeconds * 1000 else { return .tsOutOfRange }
+            ts = Timestamp(nanoseconds: ms * 1_000_000)
         } else {
             return c.skipValue(stack: &nesting) ? .wrongType : .notJSON
         }
         return nil
     }
 
-    /// `Timestamp(rfc3339:)`, with the minute of the previous timestamp reused
-    /// when the first 16 bytes are the same.
-    private mutating func timestamp(_ s: UnsafeRawBufferPointer) -> Timestamp? {
+    /// `Timestamp.rfc3339Instant`, with the minute of the previous timestamp
+    /// reused when the first 16 bytes are the same.
+    private mutating func instant(_ s: UnsafeRawBufferPointer) -> (seconds: Int64, nanoseconds: Int64)? {
         guard s.count >= 20 else { return nil }
         let key = (s.loadUnaligned(as: UInt64.self), s.loadUnaligned(fromByteOffset: 8, as: UInt64.self))
         if key != minuteKey {
@@ -212,7 +214,7 @@ public struct ChunkEventDecoder: ~Copyable {
             minuteKey = key
             minute = m
         }
-        return Timestamp(rfc3339: s, minute: minute)
+        return Timestamp.rfc3339Instant(s, minute: minute)
     }
 
     @inline(__always)

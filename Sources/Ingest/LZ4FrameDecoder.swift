@@ -126,6 +126,11 @@ public final class LZ4FrameDecoder {
         }
     }
 
+    /// Whether the input so far ended exactly where a block (or a frame) did:
+    /// nothing decoded is held back waiting for the rest of a block. liblz4's
+    /// hint is then the 4 bytes of the next block's header, or 0 between frames.
+    public var atBlockBoundary: Bool { pending == 0 || pending == 4 }
+
     /// Checks that the stream did not stop inside a frame.
     public func finish() throws(LZ4Error) {
         if pending != 0 {

@@ -6,6 +6,8 @@ public enum RejectReason: Int, Sendable, CaseIterable, CustomStringConvertible {
     case negativeSize
     case tooLong
     case badTimestamp
+    /// A well-formed time outside `Timestamp.acceptedEvents` (1970 up to 2200).
+    case tsOutOfRange
 
     /// The label used in counts, metrics and the rejects file.
     public var name: String {
@@ -16,6 +18,7 @@ public enum RejectReason: Int, Sendable, CaseIterable, CustomStringConvertible {
         case .negativeSize: "negative_size"
         case .tooLong: "too_long"
         case .badTimestamp: "bad_timestamp"
+        case .tsOutOfRange: "ts_out_of_range"
         }
     }
 

@@ -22,8 +22,7 @@ struct CoverageTracker: Codable {
     init(maxKeys: Int) { keys = KeyedStore(capacity: maxKeys) }
 
     private static func hour(_ ts: Timestamp) -> Int64 {
-        let h = ts.nanoseconds / 3_600_000_000_000
-        return ts.nanoseconds < 0 && ts.nanoseconds % 3_600_000_000_000 != 0 ? h - 1 : h
+        ts.bucket(.hour)
     }
 
     mutating func rejected(_ principal: Symbol, at ts: Timestamp) {
@@ -44,7 +43,7 @@ struct CoverageTracker: Codable {
     func coverage(_ principal: Symbol, at ts: Timestamp) -> Coverage {
         guard let slot = keys.existingSlot(for: principal.rawValue) else { return Coverage() }
         let h = hours[slot]
-        switch Self.hour(ts) - h.hour {
+        switch Self.hour(ts).clampedSubtracting(h.hour) {
         case 0:
             let (dropped, overflow) = h.dropped.addingReportingOverflow(h.droppedBefore)
             return Coverage(rejected: Int(h.rejected) + Int(h.rejectedBefore), dropped: Int(overflow ? .max : dropped))

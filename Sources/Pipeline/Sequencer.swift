@@ -5,7 +5,7 @@ import ChunkModel
 /// due — every `tick` of event time, at multiples of it, so ticks fall at the
 /// same places in every run whatever the number of shards.
 struct Sequencer: Codable {
-    let tickNanos: Int64
+    let width: BucketWidth
     private(set) var seq: Int64 = 0
     private(set) var watermark = Timestamp(nanoseconds: .min)
     /// The last tick boundary sent.
@@ -14,7 +14,7 @@ struct Sequencer: Codable {
     /// ones); a day-long gap does not need 8 640 separate ticks.
     static let maxTicksPerJump: Int64 = 360
 
-    init(tick: Duration) { tickNanos = Swift.max(1, tick.nanosecondsClamped) }
+    init(tick: Duration) { width = BucketWidth(tick) }
 
     mutating func nextSeq() -> Int64 {
         seq += 1
@@ -30,11 +30,12 @@ struct Sequencer: Codable {
         if lastTick == .min {
             lastTick = boundary
         } else if boundary > lastTick {
-            var b = Swift.max(lastTick + 1, boundary - Self.maxTicksPerJump + 1)
+            var b = Swift.max(lastTick + 1, boundary.clampedSubtracting(Self.maxTicksPerJump - 1))
             while b <= boundary {
-                watermark = Timestamp(nanoseconds: b &* tickNanos)
+                watermark = Timestamp.start(ofBucket: b, width)
                 seq += 1
                 tick(watermark, seq)
+                if b == boundary { break }  // so that a boundary of Int64.max ends the loop
                 b += 1
             }
             lastTick = boundary
@@ -57,7 +58,5 @@ struct Sequencer: Codable {
         watermark == Timestamp(nanoseconds: .min) ? ts : Swift.min(ts, watermark)
     }
 
-    private func tickBoundary(_ ts: Timestamp) -> Int64 {
-        ts.nanoseconds >= 0 ? ts.nanoseconds / tickNanos : (ts.nanoseconds + 1) / tickNanos - 1
-    }
+    private func tickBoundary(_ ts: Timestamp) -> Int64 { ts.bucket(width) }
 }

@@ -88,6 +88,7 @@ public final class ArchiveWriter {
             staged += line.count + 1
         }
         linesWritten += 1
+        linesInFile += 1
     }
 
     /// Pushes compressed data out when the flush interval has passed, and rotates
@@ -120,8 +121,38 @@ public final class ArchiveWriter {
         guard fd >= 0 else { return }
         compressStaged()
         encoder.flush(writeOut)
+        pushOut()
         lastFlush = clock()
     }
+
+    /// Makes every line appended so far durable: flushed into complete blocks
+    /// and on disk (fsync), the files handed to the closer included. What a
+    /// kill -9 leaves after this returns is recovered at the next start.
+    /// Returns false when the lines cannot be promised (a write or fsync failed).
+    public func sync() -> Bool {
+        let failuresBefore = failedWrites
+        if closesPending {
+            settleClosed()
+            closesPending = false
+        }
+        if fd >= 0 && linesWritten != linesSynced {
+            flush()
+            if fsync(fd) != 0 { fail("cannot fsync \(hiddenPath): \(String(cString: strerror(errno)))") }
+        }
+        linesSynced = linesWritten
+        return failedWrites == failuresBefore
+    }
+    private var linesSynced = 0
+    /// Lines in the file being written (or the last one closed), for `position`.
+    private var linesInFile = 0
+    private var positionName: String?
+
+    /// The archive file the last line went to (its visible name) and how many
+    /// lines it holds up to it: what recovery must find after a crash for
+    /// those lines to be there.
+    public var position: (file: String, lines: Int)? { positionName.map { ($0, linesInFile) } }
+    /// A file was handed to the closer since the last `sync`: its fsync must be waited for.
+    private var closesPending = false
 
     private func openFile() {
         let now = clock()
@@ -139,17 +170,21 @@ public final class ArchiveWriter {
         }
         openedAt = now
         lastFlush = now
+        positionName = name
+        linesInFile = 0
         encoder.begin(writeOut)
     }
 
     private func closeFile() {
         compressStaged()
         encoder.end(writeOut)
+        pushOut()
         // fsync takes tens of milliseconds on a full file: it runs on a thread of
         // its own, so ingest (and the alerts behind it) never waits for the disk.
         // The file is renamed into view only once it is on disk.
         let (file, hidden, final) = (fd, hiddenPath, finalPath)
         fd = -1
+        closesPending = true
         closer.async { [closed] in
             fsync(file)
             Glibc.close(file)
@@ -186,11 +221,29 @@ public final class ArchiveWriter {
         encoder.compress(bytes, writeOut)
     }
 
+    /// Compressed output waits here until the batch's commit (`sync`), so the
+    /// file never holds lines of a batch whose taps' marks are not yet stored
+    /// (what would be archived twice after a crash); past `maxUnwritten` it
+    /// goes out early, so memory stays bounded.
     private func writeOut(_ bytes: UnsafeRawBufferPointer) {
+        unwritten.append(contentsOf: bytes)
+        if unwritten.count >= Self.maxUnwritten { pushOut() }
+    }
+    private var unwritten: [UInt8] = []
+    static let maxUnwritten = 16 << 20
+
+    /// Writes what `writeOut` gathered to the file.
+    private func pushOut() {
+        guard !unwritten.isEmpty else { return }
+        unwritten.withUnsafeBytes { write($0) }
+        unwritten.removeAll(keepingCapacity: unwritten.count <= 1 << 20)
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) {
         guard fd >= 0, var p = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let n = write(fd, p, left)
+            let n = Glibc.write(fd, p, left)
             if n < 0 {
                 if errno == EINTR { continue }
                 fail("cannot write \(hiddenPath): \(String(cString: strerror(errno)))")

@@ -72,11 +72,15 @@ public struct ChunkWatchServer {
         let reads: ReadStore
         let settingsStore: DetectorSettingsStore
         let checkpoints: CheckpointStore
+        let tapMarks: TapMarkStore
+        let storedMarks: [TapMarkStore.Mark]
         do {
             writeStore = try AlertStore(path: s.databasePath)
             reads = try ReadStore(path: s.databasePath)
             settingsStore = try DetectorSettingsStore(database: try Database(path: s.databasePath))
             checkpoints = try CheckpointStore(database: writeStore.database)
+            tapMarks = try TapMarkStore(database: writeStore.database)
+            storedMarks = try tapMarks.all()
         } catch {
             throw ServerError("\(error): check the path and its permissions")
         }
@@ -98,28 +102,35 @@ public struct ChunkWatchServer {
         if let dir = s.archiveDirectory {
             do { archive = try ArchiveWriter(directory: dir, settings: s.archive) } catch { throw ServerError("\(error)") }
             for r in archive!.recovered {
-                logger.notice(
-                    "recovered an archive left open: \(r.lines) lines kept (\(r.detail))",
-                    metadata: ["file": "\(r.archive ?? r.leftover)"])
+                let message: Logger.Message = "recovered an archive left open: \(r.summary)"
+                let metadata: Logger.Metadata = ["file": "\(r.archive ?? r.leftover)"]
+                if r.movedAside == nil {
+                    logger.notice(message, metadata: metadata)
+                } else {
+                    logger.warning(message, metadata: metadata)
+                }
             }
         } else {
             archive = nil
         }
 
+        let tapSessions = TapSessions(durable: Self.settle(storedMarks, recovered: archive?.recovered ?? []))
         let symbols = SymbolTable()
         let recorder = AlertRecorder(store: writeStore, hub: hub, sinks: try s.extraSinks(), metrics: metrics, logger: logger)
         let engine = makePipeline(registry: config.registry(), symbols: symbols, sink: recorder, settings: config.pipeline)
         let runner = PipelineRunner(
             engine: engine, symbols: symbols, queue: queue, archive: archive, recorder: recorder, metrics: metrics,
             maxPrincipals: s.maxPrincipals, logger: logger, checkpoints: checkpoints,
-            checkpointInterval: s.checkpointInterval, fingerprint: CheckpointFingerprint.of(config))
+            checkpointInterval: s.checkpointInterval, fingerprint: CheckpointFingerprint.of(config),
+            tapSessions: tapSessions, tapMarks: tapMarks)
         // Restored here, not inside the log call: a message is not built below the log level.
         let restored = runner.restoreLatestCheckpoint()
         logger.notice("\(restored)")
         let detectors = DetectorControl(config: config, store: settingsStore, queue: queue, logger: logger)
 
         let tcp = try await TCPIngestService(
-            host: s.ingestHost, port: s.ingestPort, queue: queue, auth: s.tokens, metrics: metrics, logger: logger)
+            host: s.ingestHost, port: s.ingestPort, queue: queue, auth: s.tokens, tapSessions: tapSessions, metrics: metrics,
+            logger: logger)
         let api = HTTPAPI(
             queue: queue, hub: hub, reads: reads, auth: s.tokens, metrics: metrics, detectors: detectors, maxBody: s.maxBody)
         let ingestAddress = Self.text(tcp.boundAddress)
@@ -143,6 +154,19 @@ public struct ChunkWatchServer {
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
+    }
+
+    /// How far each tap is durable, now that recovery has said how many lines
+    /// it kept of the files a crash left open.
+    static func settle(_ marks: [TapMarkStore.Mark], recovered: [RecoveredArchive]) -> [TapSession: UInt64] {
+        var kept: [String: Int] = [:]
+        for r in recovered {
+            let hidden = String(r.leftover.split(separator: "/").last ?? "")
+            kept[String(hidden.dropFirst())] = r.lines
+        }
+        var out: [TapSession: UInt64] = [:]
+        for m in marks { out[m.session] = m.effectiveDurable(recoveredLines: kept[m.file]) }
+        return out
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -23,6 +23,7 @@ struct HTTPAPI: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: JSONErrorMiddleware())
         router.get("healthz") { _, _ in
             try json(["status": queue.isClosed ? "stopping" : "ok"])
         }
@@ -41,6 +42,11 @@ struct HTTPAPI: Sendable {
                 }
             }
             guard let report else { throw HTTPError(.serviceUnavailable, message: "the daemon is stopping") }
+            guard report.durable else {
+                throw HTTPError(
+                    .serviceUnavailable,
+                    message: "the events were read but the archive could not be written (see the daemon's log): send them again")
+            }
             return try encode(report.json)
         }
         router.get("v1/alerts") { request, _ in
@@ -132,10 +138,10 @@ struct HTTPAPI: Sendable {
         let q = request.uri.queryParameters
         var query = AlertQuery()
         if let since = q.get("since") {
-            guard let t = parseSince(since) else {
-                throw HTTPError(.badRequest, message: "since: expected an RFC 3339 time or a duration such as 15m, 2h, 7d")
+            switch parseSince(since) {
+            case .success(let t): query.since = t
+            case .failure(let problem): throw HTTPError(.badRequest, message: "since: \(problem)")
             }
-            query.since = t
         }
         if let s = q.get("min_severity") {
             guard let severity = Severity(name: s) else {
@@ -172,15 +178,35 @@ struct HTTPAPI: Sendable {
     }
 }
 
-/// `since` as tail and `GET /v1/alerts` take it: an RFC 3339 time, or a duration back from now.
-public func parseSince(_ text: String) -> Timestamp? {
-    if let t = Timestamp(rfc3339: text) { return t }
-    let units: [(String, Int64)] = [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000), ("h", 3_600_000_000_000), ("d", 86_400_000_000_000)]
-    for (suffix, scale) in units where text.hasSuffix(suffix) {
-        guard let n = Int64(text.dropLast(suffix.count)), n >= 0 else { continue }
-        return Timestamp(nanoseconds: Timestamp.now().nanoseconds - n * scale)
+/// `since` as tail and `GET /v1/alerts` take it: an RFC 3339 time, or a
+/// duration back from `now` (`DurationText`, at most 50 years). A well-formed
+/// time beyond what a `Timestamp` holds (before 1678, after 2262) is taken as
+/// the nearest one it holds: "since 0001-01-01" means "everything".
+public func parseSince(_ text: String, now: Timestamp = Timestamp.now()) -> Result<Timestamp, SinceError> {
+    var bytes = text
+    let rfc3339: Timestamp?? = bytes.withUTF8 { u in
+        let raw = UnsafeRawBufferPointer(u)
+        guard let minute = Timestamp.rfc3339Minute(raw), let (seconds, _) = Timestamp.rfc3339Instant(raw, minute: minute) else { return nil }
+        return .some(Timestamp(rfc3339: raw, minute: minute) ?? Timestamp(nanoseconds: seconds < 0 ? .min : .max))
     }
-    return nil
+    if let rfc3339 { return .success(rfc3339!) }
+    do {
+        let d = try DurationText.parse(text, plainSeconds: false)
+        return .success(Timestamp(nanoseconds: now.nanoseconds.clampedSubtracting(d.nanosecondsClamped)))
+    } catch {
+        return .failure(SinceError(error))
+    }
+}
+
+/// Why a `since` was refused: one line, for a 400 body or a usage error.
+public struct SinceError: Error, CustomStringConvertible {
+    public let description: String
+
+    init(_ error: DurationError) {
+        description =
+            error.kind == .malformed
+            ? "expected an RFC 3339 time or a duration such as 15m, 2h, 7d, got '\(error.text)'" : error.description
+    }
 }
 
 func encode<T: Encodable>(_ value: T) throws -> Response {

@@ -1,3 +1,4 @@
+import ChunkModel
 import Dispatch
 import NIOCore
 import Synchronization
@@ -13,11 +14,18 @@ public enum IngestItem: Sendable {
     /// Work that must run between events on the pipeline thread (a threshold
     /// change, a look at the baselines).
     case control(@Sendable (PipelineControl) -> Void)
+    /// Called once everything queued before it is durable (`true`: archived
+    /// and fsync'd), or could not be made so (`false`: an archive write failed).
+    /// How a tap connection learns what it may stop holding.
+    case barrier(@Sendable (_ durable: Bool) -> Void)
+    /// A tap's items below `next` are in the bytes queued before this: once
+    /// they are durable, the pipeline keeps the tap's mark and calls `acknowledge`.
+    case tapItems(TapSession, next: UInt64, acknowledge: @Sendable (UInt64) -> Void)
 
     var byteCount: Int {
         switch self {
         case .bytes(_, let b), .body(let b, _): b.readableBytes
-        case .closed, .control: 0
+        case .closed, .control, .barrier, .tapItems: 0
         }
     }
 }
@@ -28,6 +36,9 @@ public struct IngestReport: Sendable, Equatable {
     public var rejected: [String: Int] = [:]
     /// Taps' drop reports among the lines (neither events nor rejected).
     public var dropReports = 0
+    /// Whether the accepted lines are durable (archived and fsync'd) as the
+    /// reply is sent; false only when the archive could not be written.
+    public var durable = true
     public init() {}
 }
 

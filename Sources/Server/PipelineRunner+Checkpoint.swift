@@ -174,6 +174,7 @@ extension PipelineRunner {
             activity = state.activity
             counts = state.counts
             reported = state.counts
+            durableAccepted = state.counts.accepted
             watermark = state.watermark
             return "restored the checkpoint of \(c.takenAt): \(c.events) events seen, event time \(c.watermark)"
         } catch {

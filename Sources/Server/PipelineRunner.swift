@@ -41,12 +41,24 @@ public final class PipelineRunner: @unchecked Sendable {
     /// The checkpoint being written, if any (PipelineRunner+Checkpoint.swift).
     var pendingCheckpoint: PendingCheckpoint?
     private let stopped = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+    /// Replies and acknowledgements waiting for the batch's fsync.
+    private var awaitingDurability: [@Sendable (Bool) -> Void] = []
+    /// Accepted events already durable (and so counted in `chunkwatch_events_accepted_total`).
+    var durableAccepted = 0
+    /// Taps' numbered items: how far each is durable, kept in the store.
+    private let tapSessions: TapSessions?
+    private let tapMarks: TapMarkStore?
+    /// This batch's taps' items, acknowledged after its fsync.
+    private var tapItems: [(TapSession, UInt64, @Sendable (UInt64) -> Void)] = []
 
     init(
         engine: any AlertPipeline, symbols: SymbolTable, queue: IngestQueue, archive: ArchiveWriter?,
         recorder: AlertRecorder, metrics: ServerMetrics, maxPrincipals: Int, logger: Logger,
-        checkpoints: CheckpointStore?, checkpointInterval: Duration, fingerprint: String
+        checkpoints: CheckpointStore?, checkpointInterval: Duration, fingerprint: String,
+        tapSessions: TapSessions? = nil, tapMarks: TapMarkStore? = nil
     ) {
+        self.tapSessions = tapSessions
+        self.tapMarks = tapMarks
         self.checkpoints = checkpoints
         self.checkpointInterval = checkpointInterval
         self.fingerprint = fingerprint
@@ -93,6 +105,9 @@ public final class PipelineRunner: @unchecked Sendable {
             let items = queue.take(timeout: .milliseconds(10))
             if items.isEmpty && queue.isClosed { break }
             for item in items { handle(item) }
+            // Group commit: one fsync for the whole batch, before anyone is
+            // told their events are accepted.
+            commitDurable()
             // Hand partial batches to the workers whenever input pauses or a
             // batch of input is done, so an alert never waits for a batch to fill.
             (engine as? ParallelEngine)?.flush()
@@ -101,6 +116,7 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         for (_, framer) in framers { framer.finish(self) }
         framers.removeAll()
+        commitDurable()
         engine.drain()
         recorder.close()
         housekeeping(force: true)
@@ -124,9 +140,63 @@ public final class PipelineRunner: @unchecked Sendable {
             let before = counts
             buffer.withUnsafeReadableBytes { bodyFramer.feed($0, self) }
             bodyFramer.finish(self)
-            reply(IngestReport(from: before, to: counts))
+            let report = IngestReport(from: before, to: counts)
+            // Answered once the batch is on disk, not before.
+            awaitingDurability.append { durable in
+                var r = report
+                r.durable = durable
+                reply(r)
+            }
         case .control(let body):
             body(PipelineControl(runner: self))
+        case .barrier(let done):
+            awaitingDurability.append(done)
+        case .tapItems(let session, let next, let acknowledge):
+            tapItems.append((session, next, acknowledge))
+        }
+    }
+
+    /// Makes what this batch archived durable (one fsync), then counts the
+    /// events as accepted and tells whoever waits for them. Without an
+    /// archive, accepted means processed.
+    private func commitDurable() {
+        let pendingEvents = counts.accepted - durableAccepted
+        guard pendingEvents > 0 || !awaitingDurability.isEmpty || !tapItems.isEmpty else { return }
+        saveTapMarks()
+        let durable = archive?.sync() ?? true
+        if durable {
+            metrics.eventsAccepted.increment(by: Int64(pendingEvents))
+            durableAccepted = counts.accepted
+        }
+        let waiting = awaitingDurability
+        awaitingDurability.removeAll(keepingCapacity: true)
+        for done in waiting { done(durable) }
+        if durable, let tapSessions {
+            for (session, next, acknowledge) in tapItems {
+                tapSessions.durable(session, upTo: next)
+                acknowledge(next)
+            }
+        }
+        tapItems.removeAll(keepingCapacity: true)
+    }
+
+    /// Taps' marks go to the store in the same group commit, before the
+    /// fsync, tied to the archive's position: a mark never runs ahead of what
+    /// the archive holds after a crash (`TapMarkStore`).
+    private func saveTapMarks() {
+        guard !tapItems.isEmpty, let tapSessions, let tapMarks, let position = archive?.position else { return }
+        var latest: [TapSession: UInt64] = [:]
+        for (session, next, _) in tapItems { latest[session] = max(latest[session] ?? 0, next) }
+        let now = Timestamp.now()
+        let marks = latest.map { session, next in
+            TapMarkStore.Mark(
+                session: session, durable: next, previous: tapSessions.durableMark(session), file: position.file,
+                lines: position.lines, seenAt: now)
+        }
+        do {
+            try tapMarks.save(marks)
+        } catch {
+            logger.warning("tap marks not stored (a tap's resend after a crash may be archived twice): \(error)")
         }
     }
 
@@ -177,7 +247,6 @@ public final class PipelineRunner: @unchecked Sendable {
     /// (which need the workers paused for a moment).
     private func housekeeping(force: Bool) {
         archive?.maintain()
-        metrics.eventsAccepted.increment(by: Int64(counts.accepted - reported.accepted))
         for r in RejectReason.allCases where counts[r] != reported[r] {
             metrics.eventsRejected[r.rawValue].increment(by: Int64(counts[r] - reported[r]))
         }

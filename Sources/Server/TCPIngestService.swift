@@ -20,6 +20,7 @@ public final class TCPIngestService: Service, Sendable {
     private let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
     private let queue: IngestQueue
     private let auth: TokenAuthority
+    private let tapSessions: TapSessions
     private let metrics: ServerMetrics
     private let logger: Logger
     private let connections = Mutex<(next: UInt64, open: [UInt64: any Channel])>((0, [:]))
@@ -29,8 +30,8 @@ public final class TCPIngestService: Service, Sendable {
 
     /// Binds now, so a port in use is an error before anything starts.
     public init(
-        host: String, port: Int, queue: IngestQueue, auth: TokenAuthority, metrics: ServerMetrics, logger: Logger,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        host: String, port: Int, queue: IngestQueue, auth: TokenAuthority, tapSessions: TapSessions = TapSessions(),
+        metrics: ServerMetrics, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws {
         serverChannel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -47,6 +48,7 @@ public final class TCPIngestService: Service, Sendable {
         boundAddress = address
         self.queue = queue
         self.auth = auth
+        self.tapSessions = tapSessions
         self.metrics = metrics
         self.logger = logger
     }
@@ -127,25 +129,50 @@ public final class TCPIngestService: Service, Sendable {
                             buffer = preamble
                         }
                     }
+                    var acknowledge: (TapSession, UInt64)?
                     if format == .binary {
                         lines.removeAll()
+                        let before = (binary.session, binary.nextSequence)
                         do {
-                            try buffer.readableBytesView.withUnsafeBytes { try binary.feed($0, into: &lines) }
+                            try buffer.readableBytesView.withUnsafeBytes {
+                                try binary.feed($0, into: &lines) { tap, first in tapSessions.resume(tap, first: first) }
+                            }
                         } catch let error as TapWireError {
                             if !lines.isEmpty { _ = await queue.push(.bytes(source: source, ByteBuffer(bytes: lines.bytes))) }
                             try await outbound.write(ByteBuffer(string: "ERR \(error)\n"))
                             throw ServerError("closed a tap connection from \(peer): \(error)")
                         }
-                        if lines.isEmpty { continue }
+                        // A tap that numbers its items is told, once they are durable, how far it may forget.
+                        if let tap = binary.session, before.0 == nil || binary.nextSequence != before.1 {
+                            tapSessions.received(tap, upTo: binary.nextSequence)
+                            acknowledge = (tap, binary.nextSequence)
+                        }
+                        if lines.isEmpty {
+                            if let acknowledge { await queue.push(acknowledgement(acknowledge, on: connection.channel)) }
+                            continue
+                        }
                         buffer = ByteBuffer(bytes: lines.bytes)
                     }
                     guard await queue.push(.bytes(source: source, buffer)) else { break }
+                    if let acknowledge { await queue.push(acknowledgement(acknowledge, on: connection.channel)) }
                 }
             }
         } catch {
             logger.info("ingest connection ended: \(error)", metadata: ["peer": "\(peer)"])
         }
         await queue.push(.closed(source: source))
+    }
+}
+
+extension TCPIngestService {
+    /// After a tap's items: once they are durable, the pipeline keeps the
+    /// tap's mark and the tap gets an `ack` frame.
+    private func acknowledgement(_ item: (TapSession, UInt64), on channel: any Channel) -> IngestItem {
+        .tapItems(item.0, next: item.1) { next in
+            var frame: [UInt8] = []
+            TapWire.appendAck(next: next, to: &frame)
+            channel.writeAndFlush(ByteBuffer(bytes: frame), promise: nil)
+        }
     }
 }
 

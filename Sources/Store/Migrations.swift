@@ -55,7 +55,21 @@ enum Migrations {
         """
         ALTER TABLE checkpoints ADD COLUMN kind TEXT NOT NULL DEFAULT 'serve';
         """,
-        // 5: checkpoints streamed in LZ4 blocks (the daemon's): `parts` is NULL for a
+        // 5: how far each tap's numbered items are durable, so a resend after a restart is not archived twice.
+        // Written before the archive's fsync: `durable` holds once `file` has `lines` lines, `previous` always.
+        """
+        CREATE TABLE tap_marks (
+            tap      TEXT NOT NULL,
+            instance INTEGER NOT NULL,
+            durable  INTEGER NOT NULL,
+            previous INTEGER NOT NULL,
+            file     TEXT NOT NULL,
+            lines    INTEGER NOT NULL,
+            seen_at  INTEGER NOT NULL,
+            PRIMARY KEY (tap, instance)
+        );
+        """,
+        // 6: checkpoints streamed in LZ4 blocks (the daemon's): `parts` is NULL for a
         // checkpoint held in `data`, -1 while its blocks are being written, else
         // the number of parts in checkpoint_blocks.
         """

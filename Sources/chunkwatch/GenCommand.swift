@@ -94,6 +94,12 @@ struct GenCommand: ParsableCommand {
         if let start, Timestamp(rfc3339: start) == nil {
             throw CLIError("--start '\(start)' is not an RFC 3339 time such as 2026-11-23T00:00:00Z")
         }
+        // What it writes must be accepted by backfill and serve (docs/formats.md).
+        if let start, let t = Timestamp(rfc3339: start),
+            !t.isAcceptedEventTime || !(t + .seconds(hours * 3600)).isAcceptedEventTime
+        {
+            throw CLIError("--start '\(start)' with --hours \(Format.decimal(hours, 1)) leaves the accepted event times, 1970-01-01 up to 2200-01-01")
+        }
     }
 
     func run() throws {

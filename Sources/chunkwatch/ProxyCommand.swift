@@ -186,8 +186,10 @@ struct ProxyCommand: AsyncParsableCommand {
     static func summary(_ gateway: Gateway, _ tap: ChunkTap?) -> String {
         var text = gateway.stats.snapshot.description
         if let s = tap?.stats {
-            text += "; tap: \(s.recorded) recorded, \(s.sent) sent, \(s.dropped) dropped"
+            text += "; tap: \(s.recorded) recorded, \(s.sent) sent, \(s.acknowledged) acknowledged, \(s.dropped) dropped"
+            if s.resent > 0 { text += ", \(s.resent) sent again after reconnects" }
             if s.droppedAtClose > 0 { text += ", \(s.droppedAtClose) unsent at exit" }
+            if s.unacknowledgedAtClose > 0 { text += ", \(s.unacknowledgedAtClose) not acknowledged at exit" }
             if let error = s.lastError { text += " (last collector problem: \(error))" }
         }
         return text

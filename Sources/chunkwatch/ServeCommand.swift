@@ -79,8 +79,11 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        if let workers, workers < 1 { throw ValidationError("--workers must be at least 1") }
-        if archiveRotateMib < 1 { throw ValidationError("--archive-rotate-mib must be at least 1") }
+        if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be from 1 to 1024 (got \(workers))") }
+        // Taken in bytes, so bounded well below where MiB << 20 would overflow.
+        if !(1...(1 << 20)).contains(archiveRotateMib) {
+            throw ValidationError("--archive-rotate-mib must be from 1 to 1048576 (got \(archiveRotateMib))")
+        }
         if archiveRotateSeconds < 1 { throw ValidationError("--archive-rotate-seconds must be at least 1") }
         if checkpointSeconds < 1 { throw ValidationError("--checkpoint-seconds must be at least 1") }
         guard Logger.Level(rawValue: logLevel) != nil else {

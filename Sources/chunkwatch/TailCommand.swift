@@ -57,8 +57,8 @@ struct TailCommand: ParsableCommand {
         if let minSeverity, Severity(name: minSeverity) == nil {
             throw ValidationError("--min-severity must be one of info, low, medium, high, critical")
         }
-        if let since, parseSince(since) == nil {
-            throw ValidationError("--since expects an RFC 3339 time or a duration such as 15m, 2h, 7d (got '\(since)')")
+        if let since, case .failure(let problem) = parseSince(since) {
+            throw ValidationError("--since: \(problem)")
         }
     }
 
@@ -69,7 +69,7 @@ struct TailCommand: ParsableCommand {
 
     private var query: AlertQuery {
         var q = AlertQuery()
-        q.since = since.flatMap(parseSince)
+        q.since = since.flatMap { try? parseSince($0).get() }
         q.minSeverity = minSeverity.flatMap { Severity(name: $0) }
         q.principal = principal
         q.detector = detector

@@ -223,9 +223,27 @@ let badTimestampCases: [RejectCase] = [
     RejectCase(.badTimestamp, "words", line(ts: #""yesterday at noon""#)),
     RejectCase(.badTimestamp, "epoch milliseconds in a string", line(ts: #""1700000000000""#)),
     RejectCase(.badTimestamp, "epoch milliseconds with a fraction", line(ts: "1700000000000.5")),
-    RejectCase(.badTimestamp, "epoch milliseconds out of range", line(ts: "9223372036854775807")),
-    RejectCase(.badTimestamp, "epoch milliseconds far out of range", line(ts: "1e30")),
-    RejectCase(.badTimestamp, "epoch milliseconds negative out of range", line(ts: "-9223372036855")),
+]
+
+/// Well-formed times outside 1970-01-01 ..< 2200-01-01 (docs/formats.md).
+let tsOutOfRangeCases: [RejectCase] = [
+    RejectCase(.tsOutOfRange, "epoch milliseconds of Int64.max", line(ts: "9223372036854775807")),
+    RejectCase(.tsOutOfRange, "epoch milliseconds far out of range", line(ts: "1e30")),
+    RejectCase(.tsOutOfRange, "epoch milliseconds past Int64 nanoseconds", line(ts: "-9223372036855")),
+    RejectCase(.tsOutOfRange, "epoch milliseconds near the early limit of Int64 nanoseconds", line(ts: "-9223372036853")),
+    RejectCase(.tsOutOfRange, "epoch milliseconds near the late limit of Int64 nanoseconds", line(ts: "9223372036854")),
+    RejectCase(.tsOutOfRange, "epoch milliseconds one before 1970", line(ts: "-1")),
+    RejectCase(.tsOutOfRange, "epoch milliseconds at 2200", line(ts: "7258118400000")),
+    RejectCase(.tsOutOfRange, "epoch milliseconds as a large exponent", line(ts: "7.3e12")),
+    RejectCase(.tsOutOfRange, "1677, before Int64 nanoseconds", line(ts: #""1677-09-21T00:13:00Z""#)),
+    RejectCase(.tsOutOfRange, "1677, just inside Int64 nanoseconds", line(ts: #""1677-09-22T00:00:00Z""#)),
+    RejectCase(.tsOutOfRange, "the last second of 1969", line(ts: #""1969-12-31T23:59:59.999Z""#)),
+    RejectCase(.tsOutOfRange, "1970 made 1969 by its offset", line(ts: #""1970-01-01T00:30:00+01:00""#)),
+    RejectCase(.tsOutOfRange, "2200", line(ts: #""2200-01-01T00:00:00Z""#)),
+    RejectCase(.tsOutOfRange, "2199 made 2200 by its offset", line(ts: #""2199-12-31T23:30:00-01:00""#)),
+    RejectCase(.tsOutOfRange, "2262, past Int64 nanoseconds", line(ts: #""2262-04-12T00:00:00Z""#)),
+    RejectCase(.tsOutOfRange, "year 9999", line(ts: #""9999-12-31T23:59:59Z""#)),
+    RejectCase(.tsOutOfRange, "year 0000", line(ts: #""0000-01-01T00:00:00Z""#)),
 ]
 
 @Suite("ChunkEventDecoder rejects bad lines with the right reason")
@@ -235,6 +253,20 @@ struct DecoderRejectTests {
     @Test(arguments: wrongTypeCases) func wrongType(_ c: RejectCase) { check(c) }
     @Test(arguments: negativeSizeCases) func negativeSize(_ c: RejectCase) { check(c) }
     @Test(arguments: badTimestampCases) func badTimestamp(_ c: RejectCase) { check(c) }
+    @Test(arguments: tsOutOfRangeCases) func tsOutOfRange(_ c: RejectCase) { check(c) }
+
+    @Test func theEdgesOfTheAcceptedRangeAreAccepted() {
+        let decoder = LineDecoder()
+        for (ts, ns) in [
+            ("0", Int64(0)), ("7258118399999", 7_258_118_399_999_000_000), (#""1970-01-01T00:00:00Z""#, 0),
+            (#""1970-01-01T01:00:00+01:00""#, 0), (#""2199-12-31T23:59:59.999999999Z""#, 7_258_118_399_999_999_999),
+            (#""2199-12-31T23:59:60Z""#, 7_258_118_399_999_999_999),
+        ] {
+            var expected = base
+            expected.ts = Timestamp(nanoseconds: ns)
+            #expect(decoder.decode(line(ts: ts)) == .event(expected), "\(ts)")
+        }
+    }
 
     func check(_ c: RejectCase) {
         let decoder = LineDecoder()
@@ -253,7 +285,7 @@ struct DecoderRejectTests {
 
     @Test func everyCaseThroughOneDecoderInterleavedWithGoodLines() {
         let decoder = LineDecoder()
-        let all = notJSONCases + missingFieldCases + wrongTypeCases + negativeSizeCases + badTimestampCases
+        let all = notJSONCases + missingFieldCases + wrongTypeCases + negativeSizeCases + badTimestampCases + tsOutOfRangeCases
         for c in all {
             #expect(decoder.decode(c.line) == .rejected(c.reason), "\(c.name)")
             #expect(decoder.decode(validCases[0].line) == .event(validCases[0].expected), "after \(c.name)")
@@ -316,7 +348,7 @@ struct DecoderRejectTests {
 
     @Test func rejectReasonNames() {
         #expect(RejectReason.allCases.map(\.name) == [
-            "not_json", "missing_field", "wrong_type", "negative_size", "too_long", "bad_timestamp",
+            "not_json", "missing_field", "wrong_type", "negative_size", "too_long", "bad_timestamp", "ts_out_of_range",
         ])
         var counts = IngestCounts()
         #expect(counts.rejectedSummary == "0 rejected")

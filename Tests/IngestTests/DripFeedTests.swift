@@ -24,6 +24,7 @@ func mixedFixture(seed: UInt64 = 7, lines: Int = 300, finalNewline: Bool = false
         case 41: out += Array(paddedLine(65535).utf8); out += [0x0D, 0x0D, 0x0A]  // one CR is dropped, one kept
         case 90: out += Array(paddedLine(200_000).utf8); end()  // far over, spans many chunks
         case 91: out += [UInt8](repeating: 0x20, count: 70_000); out.append(0x0A)  // too long blank-ish line
+        case 120: out += tsOutOfRangeCases[i % tsOutOfRangeCases.count].line; end()  // a time outside 1970 ..< 2200
         default:
             switch Int.random(in: 0..<10, using: &rng) {
             case 0: end()  // an empty line

@@ -212,9 +212,9 @@ struct TimestampRangeTests {
         await #expect(processExitsWith: .success) {
             let decoder = LineDecoder()
             let outcome = decoder.decode(#"{"ts":"9999-12-31T23:59:59Z","principal":"p","size":1}"#)
-            precondition(outcome == .rejected(.badTimestamp), "got \(outcome)")
+            precondition(outcome == .rejected(.tsOutOfRange), "got \(outcome)")
             let outcome2 = decoder.decode(#"{"ts":"0001-01-01T00:00:00Z","principal":"p","size":1}"#)
-            precondition(outcome2 == .rejected(.badTimestamp), "got \(outcome2)")
+            precondition(outcome2 == .rejected(.tsOutOfRange), "got \(outcome2)")
         }
     }
 }

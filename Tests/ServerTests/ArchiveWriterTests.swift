@@ -109,5 +109,64 @@ import Testing
         #expect(back == Array(lines.prefix(back.count)))
         #expect(back.count == recovered.lines)
         #expect(try Self.readBack(dir) == (recovered.lines, []))
+        // The cut block is evidence: the leftover is kept whole under corrupt/, not deleted.
+        let aside = try #require(recovered.movedAside)
+        #expect(aside == "\(dir)/corrupt/\(hidden.dropFirst())")
+        #expect(try FileManager.default.attributesOfItem(atPath: aside)[.size] as? Int == size - 1000)
+    }
+
+    /// What a kill -9 right after `sync()` leaves: every synced line comes back
+    /// and, since nothing was lost, the leftover is removed.
+    @Test func whatWasSyncedSurvivesAKillAndTheLeftoverIsRemoved() throws {
+        let dir = try makeTemporaryDirectory()
+        let lines = Self.lines(5_000)
+        do {
+            let writer = try ArchiveWriter(directory: dir)
+            Self.append(lines, to: writer)
+            #expect(writer.sync())
+            let hidden = try #require(try Self.files(dir).first { $0.hasPrefix(".events-") })
+            #expect(writer.position?.file == String(hidden.dropFirst()) && writer.position?.lines == lines.count)
+            // The process "dies" now: only what sync() pushed to the file is there.
+            _ = try shell("cp \(dir)/\(hidden) \(dir)/crash.tmp")
+            Self.append(Self.lines(10, from: 5_000), to: writer)  // staged, never synced
+            try writer.close()
+            _ = try shell("rm \(dir)/events-*; mv \(dir)/crash.tmp \(dir)/\(hidden)")
+        }
+        let restarted = try ArchiveWriter(directory: dir)
+        let recovered = try #require(restarted.recovered.first)
+        #expect(recovered.lines == lines.count)
+        #expect(recovered.movedAside == nil, "\(recovered.summary)")
+        try restarted.close()
+        #expect(try Self.files(dir).allSatisfy { !$0.hasPrefix(".") && $0 != "corrupt" })
+        #expect(try shell("cat \(dir)/*.lz4 | lz4 -dc").split(separator: "\n").map(String.init) == lines)
+    }
+
+    /// One flipped header byte makes the whole leftover unreadable: it is moved
+    /// aside byte for byte, and the summary says nothing was kept and why.
+    @Test func anUnreadableLeftoverIsMovedAsideNotDeleted() throws {
+        let dir = try makeTemporaryDirectory()
+        let original: [UInt8]
+        let hidden: String
+        do {
+            let writer = try ArchiveWriter(directory: dir)
+            Self.append(Self.lines(2_000), to: writer)
+            #expect(writer.sync())
+            hidden = try #require(try Self.files(dir).first { $0.hasPrefix(".events-") })
+            var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(hidden)")))
+            bytes[4] ^= 0x40  // the frame descriptor's flags
+            original = bytes
+            try writer.close()
+            _ = try shell("rm \(dir)/events-*")
+            try Data(bytes).write(to: URL(fileURLWithPath: "\(dir)/\(hidden)"))
+        }
+        let restarted = try ArchiveWriter(directory: dir)
+        let recovered = try #require(restarted.recovered.first)
+        #expect(recovered.lines == 0 && recovered.archive == nil)
+        let aside = try #require(recovered.movedAside)
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: aside))) == original)
+        #expect(recovered.summary.contains("0 lines kept") && recovered.summary.contains("corrupt"))
+        try restarted.close()
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/\(hidden)"))
+        #expect(try Self.readBack(dir) == (0, []), "backfill DIR does not read corrupt/")
     }
 }

@@ -24,6 +24,8 @@ struct RejectTests {
              reason: "too_long"),
         Line(text: #"{"ts":"yesterday","principal":"svc-a","size":10}"#, reason: "bad_timestamp"),
         Line(text: #"{"ts":"2026-02-30T00:00:00Z","principal":"svc-a","size":10}"#, reason: "bad_timestamp"),
+        Line(text: #"{"ts":"1677-09-21T00:13:00Z","principal":"svc-a","size":10}"#, reason: "ts_out_of_range"),
+        Line(text: #"{"ts":-9223372036853,"principal":"svc-a","size":10}"#, reason: "ts_out_of_range"),
         Line(text: "", reason: nil),  // empty: skipped, neither accepted nor rejected
         Line(text: #"{"ts":"2026-11-23T00:00:05.000Z","principal":"svc-b","size":20,"conn":"c-1","dir":"out","seq":3}"# + "\r", reason: nil),
         Line(text: #"{"ts":1795392006000,"principal":"svc-b","size":1e3,"unknown":{"nested":[1,2,{"x":null}]}}"#, reason: nil),
@@ -45,7 +47,7 @@ struct RejectTests {
         for line in Self.lines { if let reason = line.reason { byReason[reason, default: 0] += 1 } }
         let total = byReason.values.reduce(0, +)
         // The summary, with the reasons in SPEC order.
-        let order = ["not_json", "missing_field", "wrong_type", "negative_size", "too_long", "bad_timestamp"]
+        let order = ["not_json", "missing_field", "wrong_type", "negative_size", "too_long", "bad_timestamp", "ts_out_of_range"]
         let want = "backfill: \(accepted) events, \(total) rejected ("
             + order.map { "\(byReason[$0]!) \($0)" }.joined(separator: ", ") + ")"
         #expect(r.stderrLines.count == 1, "\(r)")

@@ -86,7 +86,8 @@ public final class ChangepointDetector: Detector {
     public let name = "changepoint"
     public let keyedBy = "principal × resource"
     public private(set) var settings: Settings
-    private let bucketNanos: Int64
+    private let width: BucketWidth
+    private var bucketNanos: Int64 { width.nanoseconds }
     private var sizeParameters: ShiftCUSUM.Parameters
     private var rateParameters: ShiftCUSUM.Parameters
     private var keys: KeyedStore
@@ -94,7 +95,7 @@ public final class ChangepointDetector: Detector {
 
     public init(settings: Settings = .init()) {
         self.settings = settings
-        bucketNanos = Swift.max(1_000_000_000, settings.rateBucket.nanosecondsClamped)
+        width = BucketWidth(settings.rateBucket, minimum: BucketWidth.second.nanoseconds)
         let batch = Double(Swift.max(2, settings.sizeBatch))
         let warmup = Int32(clamping: Swift.max(2, settings.warmup))
         sizeParameters = ShiftCUSUM.Parameters(
@@ -170,8 +171,7 @@ public final class ChangepointDetector: Detector {
     private func countRate(
         _ s: inout State, _ e: ChunkEvent, _ key: UInt64, _ context: DetectorContext, _ anomalies: inout [Anomaly]
     ) {
-        let ns = e.ts.nanoseconds
-        let b = ns >= 0 ? ns / bucketNanos : (ns - bucketNanos + 1) / bucketNanos
+        let b = e.ts.bucket(width)
         if b > s.bucket {
             let follows = s.bucket != .min && b == s.bucket + 1
             // Judge the bucket that closed only when it sits inside activity:
@@ -179,7 +179,7 @@ public final class ChangepointDetector: Detector {
             if follows && s.previousActive {
                 let count = Double(s.bucketCount)
                 let noise = 1 / (Swift.max(count, 1) * M_LN2 * M_LN2)
-                if let shift = s.rate.step(log2(count), noise: noise, time: s.bucket &* bucketNanos, rateParameters) {
+                if let shift = s.rate.step(log2(count), noise: noise, time: Timestamp.start(ofBucket: s.bucket, width).nanoseconds, rateParameters) {
                     anomalies.append(rateAnomaly(shift, s.rate, e, key, context))
                 }
             }

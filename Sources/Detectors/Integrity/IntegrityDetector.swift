@@ -154,8 +154,8 @@ public final class IntegrityDetector: Detector {
 
     public func advance(context: DetectorContext, anomalies: inout [Anomaly]) {
         let now = context.watermark.nanoseconds
-        chunks.expire(before: now &- retentionNanos) { _, _, _ in }
-        streams.expire(before: now &- timeoutNanos) { slot, key, stamp in
+        chunks.expire(before: now.clampedSubtracting(retentionNanos)) { _, _, _ in }
+        streams.expire(before: now.clampedSubtracting(timeoutNanos)) { slot, key, stamp in
             endStream(slot, key: key, stamp: stamp, context, &anomalies)
         }
     }
@@ -169,7 +169,7 @@ public final class IntegrityDetector: Detector {
         // Expired chunks leave a couple at a time here too, so memory stays
         // bounded when nobody calls `advance`; what is alive is decided below
         // by the stamp alone, so this changes no verdict.
-        chunks.expire(before: now &- retentionNanos, limit: 2) { _, _, _ in }
+        chunks.expire(before: now.clampedSubtracting(retentionNanos), limit: 2) { _, _, _ in }
         let (slot, isNew, _) = chunks.slot(for: Self.chunkKey(e), at: e.ts.nanoseconds)
         let hop = e.hop.rawValue
         let sum = e.checksum.rawValue
@@ -178,7 +178,7 @@ public final class IntegrityDetector: Detector {
             if slot == copies.count { copies.append(fresh) } else { copies[slot] = fresh }
             return false
         }
-        if chunks.stamp(at: slot) < now &- retentionNanos {
+        if chunks.stamp(at: slot) < now.clampedSubtracting(retentionNanos) {
             // Past its retention though not yet removed: the seq starts over.
             copies[slot] = fresh
             chunks.restamp(slot, at: e.ts.nanoseconds)
@@ -261,7 +261,7 @@ public final class IntegrityDetector: Detector {
             // Pushed out before its time: its open holes are counted, not reported,
             // since when that happens depends on how busy this shard is.
             missingChunks += Int(streamStates[slot].window.confirmOpenHoles().count)
-        } else if !isNew && streams.stamp(at: slot) < now &- timeoutNanos {
+        } else if !isNew && streams.stamp(at: slot) < now.clampedSubtracting(timeoutNanos) {
             // Quiet for longer than the timeout: that stream ended, this is a new one.
             endStream(slot, key: key, stamp: streams.stamp(at: slot), context, &anomalies)
             reset = true
@@ -290,7 +290,7 @@ public final class IntegrityDetector: Detector {
         }
         if pushedOut.count > 0 { score = Swift.max(score, confirm(pushedOut, slot, key: key, at: e.ts, context, &anomalies)) }
         let since = streamStates[slot].window.holeSince
-        if since != .min && t &- since >= graceNanos {
+        if since != .min && t.clampedSubtracting(since) >= graceNanos {
             let c = streamStates[slot].window.confirmOpenHoles()
             score = Swift.max(score, confirm(c, slot, key: key, at: e.ts, context, &anomalies))
         }
@@ -304,7 +304,7 @@ public final class IntegrityDetector: Detector {
         let c = streamStates[slot].window.confirmOpenHoles()
         guard c.count > 0 else { return }
         // Stamped with the moment the stream timed out, whichever call notices it.
-        let ts = Timestamp(nanoseconds: stamp &+ timeoutNanos)
+        let ts = Timestamp(nanoseconds: stamp.clampedAdding(timeoutNanos))
         _ = confirm(c, slot, key: key, at: ts, context, &anomalies)
     }
 

@@ -77,7 +77,6 @@ public final class NoveltyDetector: Detector {
     private var cachedHourOfWeek = 0
 
     private static let hourNanos: Int64 = 3_600_000_000_000
-    private static let minuteNanos: Int64 = 60_000_000_000
     /// The engine's tick interval: a tick at T vouches for an event before T.
     private static let tickNanos: Int64 = 10_000_000_000
     static let binaryScore = 0.75
@@ -102,18 +101,17 @@ public final class NoveltyDetector: Detector {
     /// in every shard when ticks fall on whole 10 s.
     @inline(__always)
     private func noteStreamTime(_ t: Int64) {
-        if t < streamStart { streamStart = Swift.min(streamStart, Self.floor(t, Self.minuteNanos)) }
+        if t < streamStart { streamStart = Swift.min(streamStart, Self.floor(t, .minute)) }
     }
 
     /// `t` rounded down to a multiple of `step`.
     @inline(__always)
-    static func floor(_ t: Int64, _ step: Int64) -> Int64 {
-        let r = t % step
-        return r < 0 ? t &- r &- step : t &- r
+    static func floor(_ t: Int64, _ step: BucketWidth) -> Int64 {
+        Timestamp(nanoseconds: t).floored(to: step).nanoseconds
     }
 
     public func advance(context: DetectorContext, anomalies: inout [Anomaly]) {
-        if context.watermark.nanoseconds != .min { noteStreamTime(context.watermark.nanoseconds &- Self.tickNanos) }
+        if context.watermark.nanoseconds != .min { noteStreamTime(context.watermark.nanoseconds.clampedSubtracting(Self.tickNanos)) }
     }
 
     public func observe(_ event: ChunkEvent, context: DetectorContext, anomalies: inout [Anomaly]) -> Double {
@@ -132,7 +130,7 @@ public final class NoveltyDetector: Detector {
                 profiles[slot] = p
             }
             _ = learnResource(event.resource, slot)
-            let age = now &- streamStart
+            let age = now.clampedSubtracting(streamStart)
             if age >= settings.streamWarmup.nanosecondsClamped {
                 anomalies.append(newPrincipal(event, age: age, context))
                 return Self.binaryScore
@@ -141,7 +139,7 @@ public final class NoveltyDetector: Detector {
         }
         var score = 0.0
         if profiles[slot].events < .max { profiles[slot].events += 1 }
-        let history = t &- profiles[slot].firstSeen
+        let history = t.clampedSubtracting(profiles[slot].firstSeen)
         if !profiles[slot].hours.isActive(hourOfWeek: how) {
             score = judgeHour(event, how, slot, history: history, context, &anomalies)
             profiles[slot].hours.mark(hourOfWeek: how)
@@ -159,10 +157,10 @@ public final class NoveltyDetector: Detector {
     /// The hour of the week of `t` (0 = Monday 00:00 UTC).
     @inline(__always)
     private func hourOfWeek(_ t: Int64) -> Int {
-        if t >= cachedHourStart && t &- cachedHourStart < Self.hourNanos { return cachedHourOfWeek }
+        if t >= cachedHourStart && t.clampedSubtracting(cachedHourStart) < Self.hourNanos { return cachedHourOfWeek }
         let ts = Timestamp(nanoseconds: t)
         cachedHourOfWeek = ts.dayOfWeek * 24 + ts.secondOfDay / 3600
-        cachedHourStart = Self.floor(t, Self.hourNanos)
+        cachedHourStart = Self.floor(t, .hour)
         return cachedHourOfWeek
     }
 

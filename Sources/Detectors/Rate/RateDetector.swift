@@ -78,7 +78,8 @@ public final class RateDetector: Detector {
     public let name = "rate"
     public let keyedBy = "principal"
     public private(set) var settings: Settings
-    private let bucketNanos: Int64
+    private let width: BucketWidth
+    private var bucketNanos: Int64 { width.nanoseconds }
     private var keys: KeyedStore
     private var states: [State] = []
     /// Hour-of-week profiles of active-bucket counts, by key slot; nil when off.
@@ -86,10 +87,10 @@ public final class RateDetector: Detector {
 
     public init(settings: Settings = .init()) {
         self.settings = settings
-        bucketNanos = Swift.max(1, settings.bucket.nanosecondsClamped)
+        width = BucketWidth(settings.bucket)
         keys = KeyedStore(capacity: settings.maxKeys)
-        if settings.timeOfDay && bucketNanos <= 3_600_000_000_000 {
-            profile = HourOfWeekProfile(bucket: .nanoseconds(bucketNanos), weight: settings.profileWeight)
+        if settings.timeOfDay && width <= .hour {
+            profile = HourOfWeekProfile(bucket: width.duration, weight: settings.profileWeight)
         }
     }
 
@@ -110,8 +111,7 @@ public final class RateDetector: Detector {
             if slot == states.count { states.append(fresh) } else { states[slot] = fresh }
             profile?.reset(slot)
         }
-        let ns = event.ts.nanoseconds
-        let b = ns >= 0 ? ns / bucketNanos : (ns - bucketNanos + 1) / bucketNanos
+        let b = event.ts.bucket(width)
         return states.withUnsafeMutableBufferPointer { states in
             if b > states[slot].bucket {
                 if states[slot].bucket != .min {

@@ -115,7 +115,7 @@ public final class SilenceDetector: Detector {
         let last = rhythms[slot].lastSeen
         // A late event is activity, but closes no gap.
         guard t > last else { return 0 }
-        let gap = t &- last
+        let gap = t.clampedSubtracting(last)
         if gap >= forgetAfter {
             start(slot, at: t)
             return 0
@@ -130,7 +130,7 @@ public final class SilenceDetector: Detector {
         learn(slot, gap: learned, at: t)
         rhythms[slot].lastSeen = t
         rhythms[slot].reports = 0
-        due[slot] = t &+ minSilence
+        due[slot] = t.clampedAdding(minSilence)
         return score
     }
 
@@ -150,11 +150,11 @@ public final class SilenceDetector: Detector {
         if slot == rhythms.count {
             rhythms.append(r)
             weights.append(contentsOf: repeatElement(0, count: GapHistogram.bins))
-            due.append(t &+ minSilence)
+            due.append(t.clampedAdding(minSilence))
         } else {
             rhythms[slot] = r
             for i in (slot * GapHistogram.bins)..<((slot + 1) * GapHistogram.bins) { weights[i] = 0 }
-            due[slot] = t &+ minSilence
+            due[slot] = t.clampedAdding(minSilence)
         }
     }
 
@@ -162,7 +162,7 @@ public final class SilenceDetector: Detector {
     private func learn(_ slot: Int, gap: Int64, at t: Int64) {
         let base = slot * GapHistogram.bins
         let hour = Self.hour(t)
-        let elapsed = hour &- rhythms[slot].fadedHour
+        let elapsed = hour.clampedSubtracting(rhythms[slot].fadedHour)
         if elapsed > 0 {
             let f = elapsed == 1 ? fadePerHour : Float(pow(Double(fadePerHour), Double(elapsed)))
             weights.withUnsafeMutableBufferPointer { w in
@@ -177,8 +177,8 @@ public final class SilenceDetector: Detector {
 
     private func check(_ slot: Int, now: Int64, _ context: DetectorContext, _ anomalies: inout [Anomaly]) {
         let r = rhythms[slot]
-        let silent = now &- r.lastSeen
-        guard silent < forgetAfter, Int(r.gaps) >= settings.warmupEvents, r.lastSeen &- r.firstSeen >= warmup else {
+        let silent = now.clampedSubtracting(r.lastSeen)
+        guard silent < forgetAfter, Int(r.gaps) >= settings.warmupEvents, r.lastSeen.clampedSubtracting(r.firstSeen) >= warmup else {
             // Nothing changes that until its next event.
             due[slot] = .max
             return
@@ -186,11 +186,11 @@ public final class SilenceDetector: Detector {
         if r.dirty { refreshLimit(slot) }
         let limit = rhythms[slot].limit
         if silent < limit {
-            due[slot] = r.lastSeen &+ limit
+            due[slot] = r.lastSeen.clampedAdding(limit)
             return
         }
         rhythms[slot].reports += 1
-        due[slot] = now &+ reportEvery
+        due[slot] = now.clampedAdding(reportEvery)
         anomalies.append(silenceAnomaly(slot, silent: silent, now: now, context))
     }
 
@@ -222,14 +222,14 @@ public final class SilenceDetector: Detector {
             threshold: (limit / 1e9).rounded(),
             baseline: [
                 ("usual_gap_s", (r.usualGap * 10).rounded() / 10), ("gaps", Double(r.gaps)),
-                ("history_h", Double((r.lastSeen &- r.firstSeen) / Self.hourNanos)),
+                ("history_h", Double((r.lastSeen.clampedSubtracting(r.firstSeen)) / Self.hourNanos)),
             ],
             message: message, cooldown: settings.cooldown)
     }
 
     @inline(__always)
     static func hour(_ t: Int64) -> Int64 {
-        t >= 0 ? t / hourNanos : (t &+ 1) / hourNanos &- 1
+        Timestamp(nanoseconds: t).bucket(.hour)
     }
 
     /// `45 s`, `14 min`, `3.2 h`, `2.5 days`.

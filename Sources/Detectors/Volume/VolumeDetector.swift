@@ -104,7 +104,8 @@ public final class VolumeDetector: Detector {
     public let name = "volume"
     public let keyedBy = "principal × dir"
     public private(set) var settings: Settings
-    private let bucketNanos: Int64
+    private let width: BucketWidth
+    private var bucketNanos: Int64 { width.nanoseconds }
     private let gainDecayPerBucket: Double
     private var keys: KeyedStore
     private var states: [State] = []
@@ -112,11 +113,11 @@ public final class VolumeDetector: Detector {
 
     public init(settings: Settings = .init()) {
         self.settings = settings
-        bucketNanos = Swift.min(Swift.max(1_000_000_000, settings.bucket.nanosecondsClamped), 3_600_000_000_000)
+        width = BucketWidth(settings.bucket, minimum: BucketWidth.second.nanoseconds, maximum: BucketWidth.hour.nanoseconds)
         let halfLife = Double(Swift.max(1, settings.rebaselineHalfLife.nanosecondsClamped))
-        gainDecayPerBucket = exp2(-Double(bucketNanos) / halfLife)
+        gainDecayPerBucket = exp2(-Double(width.nanoseconds) / halfLife)
         keys = KeyedStore(capacity: settings.maxKeys)
-        profile = HourOfWeekProfile(bucket: .nanoseconds(bucketNanos), weight: settings.profileWeight)
+        profile = HourOfWeekProfile(bucket: width.duration, weight: settings.profileWeight)
     }
 
     /// Takes new values for the parameters that may change while the detector
@@ -141,8 +142,7 @@ public final class VolumeDetector: Detector {
             if slot == states.count { states.append(fresh) } else { states[slot] = fresh }
             profile.reset(slot)
         }
-        let ns = event.ts.nanoseconds
-        let b = ns >= 0 ? ns / bucketNanos : (ns - bucketNanos + 1) / bucketNanos
+        let b = event.ts.bucket(width)
         return states.withUnsafeMutableBufferPointer { states in
             if settings.oneHop && event.hop.rawValue != states[slot].hop {
                 guard event.hop == .gateway else { return score(states[slot]) }
@@ -170,7 +170,7 @@ public final class VolumeDetector: Detector {
 
     private func openBucket(_ s: inout State, slot: Int, _ b: Int64) {
         if s.bucket != .min && s.gain != 1 {
-            let steps = Double(b - s.bucket)
+            let steps = Double(b.clampedSubtracting(s.bucket))
             s.gain = 1 + (s.gain - 1) * pow(gainDecayPerBucket, steps)
             if abs(s.gain - 1) < 0.01 { s.gain = 1 }
         }
@@ -239,7 +239,7 @@ public final class VolumeDetector: Detector {
             let next = Swift.max(0, s.drift + Swift.min(x - 1 - s.slack, h / 3))
             if next > 0 {
                 if s.drift == 0 {
-                    s.driftStart = s.bucket &* bucketNanos
+                    s.driftStart = Timestamp.start(ofBucket: s.bucket, width).nanoseconds
                     s.driftBuckets = 0
                     s.driftBytes = 0
                     s.driftExpected = 0

@@ -133,21 +133,21 @@ private final class ContextCollector: BatchConsumer, @unchecked Sendable {  // f
         case .chunkSizes:
             return events.map { (Timestamp(nanoseconds: $0.ts), Double($0.size)) }
         case .chunks(let per), .bytes(let per):
-            let width = Swift.max(per.nanosecondsClamped, 1)
+            let width = BucketWidth(per)
             var out: [(ts: Timestamp, value: Double)] = []
             var bucket = Int64.min
             var total = 0.0
             let bytes = c.series == .bytes(per: per)
             for e in events {
-                let b = e.ts >= 0 ? e.ts / width : (e.ts - width + 1) / width
+                let b = Timestamp(nanoseconds: e.ts).bucket(width)
                 if b != bucket {
-                    if bucket != .min { out.append((Timestamp(nanoseconds: bucket * width), total)) }
+                    if bucket != .min { out.append((Timestamp.start(ofBucket: bucket, width), total)) }
                     bucket = b
                     total = 0
                 }
                 total += bytes ? Double(e.size) : 1
             }
-            if bucket != .min { out.append((Timestamp(nanoseconds: bucket * width), total)) }
+            if bucket != .min { out.append((Timestamp.start(ofBucket: bucket, width), total)) }
             return out
         }
     }
