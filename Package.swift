@@ -66,7 +66,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .target(name: "Store", dependencies: ["CSQLite", "ChunkModel", "Alerting"]),
+        .target(name: "Store", dependencies: ["CSQLite", "CLZ4", "ChunkModel", "Alerting"]),
         .target(
             name: "Server",
             dependencies: [

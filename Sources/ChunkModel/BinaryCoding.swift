@@ -14,6 +14,31 @@ public enum BinaryCoding {
         return e.bytes
     }
 
+    /// The bytes `encode` gives, handed to `sink` in order in pieces of about
+    /// `blockSize` (and up to `blockSize`) bytes, never all at once: arrays of
+    /// plain numbers go to it straight from their own memory, so a checkpoint
+    /// of a gigabyte of baselines is written without a gigabyte of copies.
+    /// Only what sits inside a sequence of values that are not plain numbers
+    /// (whose count is filled in at the end) waits in a buffer until it closes.
+    public static func encode<T: Encodable>(
+        _ value: T, blockSize: Int = 1 << 20, to sink: (UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        try withoutActuallyEscaping(sink) { sink in
+            let e = BinaryEncoderImpl()
+            e.sink = sink
+            e.blockSize = Swift.max(1, blockSize)
+            try e.encodeValue(value)
+            try e.flush(force: true)
+        }
+    }
+
+    /// How many bytes `encode` gives for `value`, without keeping them.
+    public static func encodedCount<T: Encodable>(_ value: T) throws -> Int {
+        var n = 0
+        try encode(value, blockSize: 1 << 16) { n += $0.count }
+        return n
+    }
+
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         let d = BinaryDecoderImpl(bytes)
         let v = try d.decodeValue(type)
@@ -52,6 +77,8 @@ private func byteCount(_ count: Int, stride: Int, available: Int) -> Int? {
 /// The arrays copied as raw memory: fixed-width numbers with no padding.
 private struct RawArrayCodec {
     let append: (Any, inout [UInt8]) -> Void
+    /// The element count and the array's memory.
+    let memory: (Any, (Int, UnsafeRawBufferPointer) throws -> Void) throws -> Void
     let read: ([UInt8], inout Int) throws -> Any
 
     static func of<Element: BitwiseCopyable>(_: Element.Type) -> RawArrayCodec { ofPlainData(Element.self) }
@@ -83,6 +110,10 @@ extension RawArrayCodec {
                 let a = any as! [Element]
                 appendInt(a.count, to: &bytes)
                 a.withUnsafeBytes { bytes.append(contentsOf: $0) }
+            },
+            memory: { any, body in
+                let a = any as! [Element]
+                try a.withUnsafeBytes { try body(a.count, $0) }
             },
             read: { bytes, offset in
                 let at = offset
@@ -161,6 +192,37 @@ private func readInt(_ bytes: [UInt8], at offset: inout Int) throws -> Int {
 
 private final class BinaryEncoderImpl: Encoder {
     var bytes: [UInt8] = []
+    /// Streaming (`encode(_:blockSize:to:)`): where the bytes go, and how many
+    /// sequences are open (their counts are patched into `bytes`, so nothing
+    /// is handed on while one is).
+    var sink: ((UnsafeRawBufferPointer) throws -> Void)?
+    var blockSize = 1 << 20
+    var openSequences = 0
+
+    func flush(force: Bool) throws {
+        guard let sink, openSequences == 0, !bytes.isEmpty, force || bytes.count >= blockSize else { return }
+        try bytes.withUnsafeBytes { try sink($0) }
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// A raw array while streaming: its count, then its memory in blocks.
+    func stream(_ raw: RawArrayCodec, _ value: Any) throws {
+        try raw.memory(value) { count, memory in
+            appendInt(count, to: &bytes)
+            if memory.count < blockSize / 4 {
+                bytes.append(contentsOf: memory)
+                try flush(force: false)
+                return
+            }
+            try flush(force: true)
+            var at = 0
+            while at < memory.count {
+                let n = Swift.min(blockSize, memory.count - at)
+                try sink!(UnsafeRawBufferPointer(rebasing: memory[at..<(at + n)]))
+                at += n
+            }
+        }
+    }
     var codingPath: [any CodingKey] { [] }
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
@@ -168,7 +230,7 @@ private final class BinaryEncoderImpl: Encoder {
 
     func encodeValue<T: Encodable>(_ value: T) throws {
         if let raw = rawArrayType(T.self) {
-            raw.append(value, &bytes)
+            if sink != nil && openSequences == 0 { try stream(raw, value) } else { raw.append(value, &bytes) }
             return
         }
         if let optional = value as? any AnyOptional {
@@ -202,7 +264,12 @@ private final class BinaryEncoderImpl: Encoder {
         case let v as UInt16: put(v)
         case let v as UInt32: put(v)
         case let v as UInt64: put(v)
-        default: try value.encode(to: self)
+        default:
+            // Sequences opened while `value` encodes itself are closed when it returns.
+            let open = openSequences
+            try value.encode(to: self)
+            openSequences = open
+            try flush(force: false)
         }
     }
 
@@ -223,6 +290,7 @@ private final class BinaryEncoderImpl: Encoder {
         // The count goes first; it is filled in as elements arrive.
         let at = bytes.count
         appendInt(0, to: &bytes)
+        openSequences += 1
         return UnkeyedEncoder(encoder: self, countOffset: at)
     }
 

@@ -62,6 +62,13 @@ public final class SymbolTable: Sendable {
         state.withLock { s in s.previous.merging(s.current) { _, current in current } }
     }
 
+    /// Every name it holds, older generation first, as the table's own
+    /// dictionaries (shared copy-on-write: O(1) under the lock, for a
+    /// checkpoint that reads them on another thread).
+    public var generations: [[UInt64: String]] {
+        state.withLock { s in [s.previous, s.current] }
+    }
+
     /// Registers names saved by `names` (a restart), without forgetting any held now.
     public func restore(names: [UInt64: String]) {
         for (raw, name) in names { register(Symbol(rawValue: raw), name: name) }

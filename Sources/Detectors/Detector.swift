@@ -31,6 +31,12 @@ public protocol Detector: AnyObject {
     /// start; nil when the detector keeps none (it then warms up again). Called
     /// between events, from the thread that owns the detector.
     func checkpoint() throws -> [UInt8]?
+    /// The baselines as a value whose `BinaryCoding` encoding is what
+    /// `checkpoint` gives, for a checkpoint streamed without that copy (its
+    /// arrays share storage with the detector's until either changes; the
+    /// caller encodes it before the detector sees another event). Nil: the
+    /// caller uses `checkpoint`.
+    func checkpointValue() throws -> (any Encodable)?
     /// Takes back what `checkpoint` gave, from a detector made with the same
     /// settings by the same build (the daemon checks both before calling).
     func restore(_ bytes: [UInt8]) throws
@@ -39,6 +45,7 @@ public protocol Detector: AnyObject {
 extension Detector {
     public func advance(context: DetectorContext, anomalies: inout [Anomaly]) {}
     public func checkpoint() throws -> [UInt8]? { nil }
+    public func checkpointValue() throws -> (any Encodable)? { nil }
     public func restore(_ bytes: [UInt8]) throws {}
 }
 

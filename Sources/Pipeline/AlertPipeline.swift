@@ -31,6 +31,18 @@ public protocol AlertPipeline: AnyObject {
     /// Takes back a checkpoint, before the first event; throws `CheckpointMismatch`
     /// when it was taken with another number of workers.
     func restore(_ bytes: [UInt8]) throws
+    /// Shards, each with a part of its own in a streamed checkpoint.
+    var checkpointShards: Int { get }
+    /// Begins a checkpoint at this point of the stream and returns at once:
+    /// each shard writes its state to `shards[i]` (and closes it) from the
+    /// thread that owns it, when it reaches this point, while the caller goes
+    /// on with the next events. Nothing is drained or copied whole.
+    func beginCheckpoint(_ shards: [any CheckpointPartWriter]) throws -> CheckpointCut
+    /// The stream position up to which every alert has gone to the sink.
+    var releasedThrough: Int64 { get }
+    /// Takes back a streamed checkpoint, before the first event; throws
+    /// `CheckpointMismatch` when it was taken with another number of workers.
+    func restore(header: [UInt8], shards: [any CheckpointPartReader]) throws
     var eventsProcessed: Int { get }
     var alertsFired: Int { get }
 }

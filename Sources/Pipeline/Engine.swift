@@ -125,4 +125,24 @@ extension Engine {
         sequencer = s.sequencer
         try shard.restore(s.shards[0])
     }
+
+    public var checkpointShards: Int { 1 }
+
+    /// One thread: the shard is written before this returns.
+    public func beginCheckpoint(_ shards: [any CheckpointPartWriter]) throws -> CheckpointCut {
+        precondition(shards.count == 1, "one part per shard")
+        let header = try BinaryCoding.encode(PipelineHeader(workers: 1, sequencer: sequencer))
+        shard.checkpointTarget.withLock { $0 = shards[0] }
+        shard.handle(ShardMessage(kind: .checkpoint, seq: sequencer.seq, watermark: sequencer.watermark, event: .empty)) { _ in }
+        return CheckpointCut(header: header, seq: sequencer.seq)
+    }
+
+    public var releasedThrough: Int64 { sequencer.seq }
+
+    public func restore(header: [UInt8], shards: [any CheckpointPartReader]) throws {
+        let h = try PipelineHeader.decode(header, workers: 1)
+        guard shards.count == 1 else { throw CheckpointMismatch("the checkpoint has \(shards.count) shards and this pipeline 1") }
+        sequencer = h.sequencer
+        try shard.restore(from: shards[0])
+    }
 }

@@ -72,6 +72,8 @@ public final class ParallelEngine {
     public private(set) var eventsProcessed = 0
     public private(set) var alertsFired = 0
     public private(set) var alertsResolved = 0
+    /// Every alert of a message up to this stream position has gone to the sink.
+    public private(set) var releasedThrough: Int64 = 0
     private var finished = false
     private var ticksSinceSend = 0
     /// Ticks between rounds that send every partial batch (32 ticks of 10 s ≈ 5 minutes of event time).
@@ -194,6 +196,7 @@ public final class ParallelEngine {
             }
         }
         if !held.isEmpty { emit(upTo: .max) }
+        releasedThrough = sequencer.seq
     }
 
     public func withDetectors(_ body: ([any Detector]) -> Void) {
@@ -252,6 +255,7 @@ public final class ParallelEngine {
             safe = Swift.min(safe, stamp)
         }
         if !held.isEmpty { emit(upTo: safe) }
+        releasedThrough = Swift.max(releasedThrough, safe)
     }
 
     private func emit(upTo stamp: Int64) {
@@ -280,5 +284,33 @@ extension ParallelEngine {
         let s = try PipelineSnapshot.decode(bytes, workers: workerCount)
         sequencer = s.sequencer
         for (w, snapshot) in zip(workers, s.shards) { try w.shard.restore(snapshot) }
+    }
+
+    public var checkpointShards: Int { workerCount }
+
+    /// A `.checkpoint` message at the same place in every worker's stream: each
+    /// writes its shard when it gets there (its events before are in, none
+    /// after), while this thread reads on. Takes no sequence number, so the
+    /// alerts are the same as without it.
+    public func beginCheckpoint(_ shards: [any CheckpointPartWriter]) throws -> CheckpointCut {
+        precondition(shards.count == workerCount, "one part per shard")
+        let header = try BinaryCoding.encode(PipelineHeader(workers: workerCount, sequencer: sequencer))
+        let m = ShardMessage(kind: .checkpoint, seq: sequencer.seq, watermark: sequencer.watermark, event: .empty)
+        for (w, part) in zip(workers, shards) {
+            w.shard.checkpointTarget.withLock { $0 = part }
+            w.current.messages.append(m)
+        }
+        flush()
+        return CheckpointCut(header: header, seq: sequencer.seq)
+    }
+
+    public func restore(header: [UInt8], shards: [any CheckpointPartReader]) throws {
+        drain()
+        let h = try PipelineHeader.decode(header, workers: workerCount)
+        guard shards.count == workerCount else {
+            throw CheckpointMismatch("the checkpoint has \(shards.count) shards and this pipeline \(workerCount)")
+        }
+        sequencer = h.sequencer
+        for (w, part) in zip(workers, shards) { try w.shard.restore(from: part) }
     }
 }

@@ -1,6 +1,7 @@
 import Alerting
 import ChunkModel
 import Detectors
+import Synchronization
 
 /// The part of the pipeline that owns a subset of principals: their
 /// detectors' baselines, their open alerts and their coverage counts. A shard
@@ -15,6 +16,9 @@ final class Shard {
     private var coverage: CoverageTracker
     private var anomalies: [Anomaly] = []
     private(set) var eventsProcessed = 0
+    /// Where the next `.checkpoint` message writes the shard's state (set by
+    /// the thread that sends the message, taken by the one that handles it).
+    let checkpointTarget = Mutex<(any CheckpointPartWriter)?>(nil)
 
     init(registry: DetectorRegistry, symbols: SymbolTable, maxKeys: Int, wallClock: @escaping @Sendable () -> Timestamp) {
         detectors = registry.makeAll()
@@ -71,6 +75,14 @@ final class Shard {
         case .dropped:
             coverage.dropped(m.event.principal, count: m.event.size, at: m.event.ts)
             return 0
+        case .checkpoint:
+            if let part = checkpointTarget.withLock({ t -> (any CheckpointPartWriter)? in
+                defer { t = nil }
+                return t
+            }) {
+                do { try checkpoint(to: part) } catch { part.fail(error) }
+            }
+            return 0
         }
     }
 
@@ -119,6 +131,54 @@ extension Shard {
         Snapshot(
             detectorNames: detectors.map(\.name), detectorStates: try detectors.map { try $0.checkpoint() },
             lifecycle: try lifecycle.checkpoint(), coverage: coverage, eventsProcessed: eventsProcessed)
+    }
+
+    /// The shard's state streamed to `part`: a header (detector names, open
+    /// alerts, coverage), then one section per detector that keeps baselines,
+    /// encoded from the detectors' own arrays. Called between messages by the
+    /// thread that owns the shard, so nothing changes while it runs.
+    func checkpoint(to part: any CheckpointPartWriter) throws {
+        var values: [(any Encodable)?] = []
+        var bytes: [[UInt8]?] = []
+        for d in detectors {
+            let v = try d.checkpointValue()
+            values.append(v)
+            bytes.append(v == nil ? try d.checkpoint() : nil)
+        }
+        let present = detectors.indices.map { values[$0] != nil || bytes[$0] != nil }
+        try part.section(
+            StreamHeader(
+                detectorNames: detectors.map(\.name), present: present, lifecycle: try lifecycle.checkpoint(),
+                coverage: coverage, eventsProcessed: eventsProcessed))
+        for i in detectors.indices {
+            if let v = values[i] {
+                try part.section(v)
+            } else if let b = bytes[i] {
+                try part.section(bytes: b)
+            }
+        }
+        try part.close()
+    }
+
+    /// Takes back what `checkpoint(to:)` wrote; a detector missing from it (added since) starts fresh.
+    func restore(from part: any CheckpointPartReader) throws {
+        let h = try part.nextSection(StreamHeader.self)
+        guard h.present.count == h.detectorNames.count else { throw CheckpointStreamError("a shard's header does not add up") }
+        for (name, present) in zip(h.detectorNames, h.present) where present {
+            let bytes = try part.nextSection()
+            if let d = detectors.first(where: { $0.name == name }) { try d.restore(bytes) }
+        }
+        try lifecycle.restore(h.lifecycle)
+        coverage = h.coverage
+        eventsProcessed = h.eventsProcessed
+    }
+
+    struct StreamHeader: Codable {
+        var detectorNames: [String]
+        var present: [Bool]
+        var lifecycle: [UInt8]
+        var coverage: CoverageTracker
+        var eventsProcessed: Int
     }
 
     /// A detector missing from the snapshot (added since) starts fresh.

@@ -12,6 +12,9 @@ public struct ShardMessage: Sendable {
         case rejected
         /// A tap reported events of one of the shard's principals dropped (for coverage).
         case dropped
+        /// Write the shard's state to the checkpoint it was given (`Shard.checkpointTarget`),
+        /// at this point of the stream (sent to every shard; takes no number of its own).
+        case checkpoint
     }
 
     public var kind: Kind

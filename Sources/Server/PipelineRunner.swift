@@ -19,30 +19,32 @@ import Synchronization
 public final class PipelineRunner: @unchecked Sendable {
     public let queue: IngestQueue
     let symbols: SymbolTable
-    private let engine: any AlertPipeline
+    let engine: any AlertPipeline
     private var decoder: ChunkEventDecoder
     private var framers: [UInt64: SourceFramer] = [:]
     private let bodyFramer = SourceFramer()
     private let archive: ArchiveWriter?
     private let recorder: AlertRecorder
-    private let metrics: ServerMetrics
-    private let logger: Logger
-    private(set) var counts = IngestCounts()
-    private var reported = IngestCounts()
-    private(set) var activity: PrincipalActivity
+    let metrics: ServerMetrics
+    let logger: Logger
+    var counts = IngestCounts()
+    var reported = IngestCounts()
+    var activity: PrincipalActivity
     private var event = ChunkEvent.empty
     /// The latest event time accepted: the stream's "now".
-    private(set) var watermark = Timestamp(nanoseconds: .min)
+    var watermark = Timestamp(nanoseconds: .min)
     private var lastHousekeeping = Timestamp.zero
-    private let checkpoints: CheckpointStore?
-    private let checkpointInterval: Duration
-    private let fingerprint: String
-    private var lastCheckpoint = Timestamp.now()
+    let checkpoints: CheckpointStore?
+    let checkpointInterval: Duration
+    let fingerprint: String
+    var lastCheckpoint = Timestamp.now()
+    /// The checkpoint being written, if any (PipelineRunner+Checkpoint.swift).
+    var pendingCheckpoint: PendingCheckpoint?
     private let stopped = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
     /// Replies and acknowledgements waiting for the batch's fsync.
     private var awaitingDurability: [@Sendable (Bool) -> Void] = []
     /// Accepted events already durable (and so counted in `chunkwatch_events_accepted_total`).
-    private var durableAccepted = 0
+    var durableAccepted = 0
     /// Taps' numbered items: how far each is durable, kept in the store.
     private let tapSessions: TapSessions?
     private let tapMarks: TapMarkStore?
@@ -118,7 +120,7 @@ public final class PipelineRunner: @unchecked Sendable {
         engine.drain()
         recorder.close()
         housekeeping(force: true)
-        takeCheckpoint()
+        finalCheckpoint()
         do { try archive?.close() } catch { logger.error("archive: \(error)") }
         logger.info("pipeline stopped", metadata: ["events": "\(counts.accepted)", "rejected": "\(counts.totalRejected)"])
     }
@@ -265,7 +267,7 @@ public final class PipelineRunner: @unchecked Sendable {
             metrics.watermark.record(watermark.epochSeconds)
             metrics.eventTimeLag.record((now - watermark).seconds)
         }
-        if !force && now - lastCheckpoint >= checkpointInterval { takeCheckpoint() }
+        if !force { checkpointUpkeep(now: now) }
         if force || now - lastHousekeeping >= .seconds(10) {
             lastHousekeeping = now
             var tracked: [String: Int] = [:]
@@ -282,57 +284,6 @@ public final class PipelineRunner: @unchecked Sendable {
     }
     private var reportedArchiveLines = 0
     private var reportedArchiveErrors = 0
-}
-
-// Checkpoints: the pipeline's whole state, with what the runner itself keeps.
-extension PipelineRunner {
-    struct Snapshot: Codable {
-        var pipeline: [UInt8]
-        var activity: PrincipalActivity
-        var counts: IngestCounts
-        var watermark: Timestamp
-        var symbols: [UInt64: String]
-    }
-
-    /// Writes a checkpoint to the store (every `checkpointInterval`, and at stop).
-    func takeCheckpoint() {
-        guard let checkpoints else { return }
-        lastCheckpoint = Timestamp.now()
-        do {
-            let snapshot = Snapshot(
-                pipeline: try engine.checkpoint(), activity: activity, counts: counts, watermark: watermark, symbols: symbols.names)
-            let data = try BinaryCoding.encode(snapshot)
-            try checkpoints.save(
-                .init(takenAt: lastCheckpoint, watermark: watermark, events: counts.accepted, fingerprint: fingerprint, data: data))
-            metrics.checkpointBytes.record(data.count)
-            metrics.checkpointSeconds.record((Timestamp.now() - lastCheckpoint).seconds)
-        } catch {
-            logger.error("checkpoint not written: \(error)")
-        }
-    }
-
-    /// Restores the newest checkpoint if it was taken by this build with the
-    /// same baseline settings; says what it did, for the log.
-    func restoreLatestCheckpoint() -> String {
-        guard let checkpoints else { return "no store for checkpoints" }
-        do {
-            guard let c = try checkpoints.latest() else { return "no checkpoint yet: the detectors warm up" }
-            guard c.fingerprint == fingerprint else {
-                return "the checkpoint of \(c.takenAt) was taken by another build or with other baseline settings: the detectors warm up again"
-            }
-            let s = try BinaryCoding.decode(Snapshot.self, from: c.data)
-            try engine.restore(s.pipeline)
-            symbols.restore(names: s.symbols)
-            activity = s.activity
-            counts = s.counts
-            reported = s.counts
-            durableAccepted = s.counts.accepted
-            watermark = s.watermark
-            return "restored the checkpoint of \(c.takenAt): \(c.events) events seen, event time \(c.watermark)"
-        } catch {
-            return "the checkpoint could not be restored (\(error)): the detectors warm up again"
-        }
-    }
 }
 
 /// A line framer per source (a tap connection, or request bodies).

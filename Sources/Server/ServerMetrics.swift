@@ -24,6 +24,8 @@ public final class ServerMetrics: Sendable {
     let sseSubscribers: Metrics.Gauge
     let checkpointBytes: Metrics.Gauge
     let checkpointSeconds: Metrics.Gauge
+    let checkpointsWritten: Metrics.Counter
+    let checkpointInProgress: Metrics.Gauge
     let tapDropReports: Metrics.Counter
     /// Refusals, HTTP error statuses, frame errors, the drain's cuts.
     let connections: ConnectionMetrics
@@ -47,6 +49,8 @@ public final class ServerMetrics: Sendable {
         sseSubscribers = Metrics.Gauge(label: "chunkwatch_alert_stream_subscribers", factory: factory)
         checkpointBytes = Metrics.Gauge(label: "chunkwatch_checkpoint_bytes", factory: factory)
         checkpointSeconds = Metrics.Gauge(label: "chunkwatch_checkpoint_seconds", factory: factory)
+        checkpointsWritten = Metrics.Counter(label: "chunkwatch_checkpoints_total", factory: factory)
+        checkpointInProgress = Metrics.Gauge(label: "chunkwatch_checkpoint_in_progress", factory: factory)
         tapDropReports = Metrics.Counter(label: "chunkwatch_tap_drop_reports_total", factory: factory)
         connections = ConnectionMetrics(factory: factory)
     }

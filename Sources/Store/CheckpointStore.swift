@@ -5,7 +5,8 @@ import ChunkModel
 public final class CheckpointStore {
     public let database: Database
     public let keep: Int
-    /// Whose checkpoints: `serve`, or `backfill` for a backfill to resume.
+    /// Whose checkpoints: `serve` (streamed: `begin`, `latestStreamed`), or
+    /// `backfill` for a backfill to resume (whole: `save`, `latest`).
     public let kind: String
 
     public struct Checkpoint: Sendable {
@@ -45,14 +46,14 @@ public final class CheckpointStore {
             insert.bind(6, kind)
             try insert.step()
             try database.execute(
-                "DELETE FROM checkpoints WHERE kind = '\(kind)' AND id NOT IN "
-                    + "(SELECT id FROM checkpoints WHERE kind = '\(kind)' ORDER BY id DESC LIMIT \(keep))")
+                "DELETE FROM checkpoints WHERE kind = '\(kind)' AND parts IS NULL AND id NOT IN "
+                    + "(SELECT id FROM checkpoints WHERE kind = '\(kind)' AND parts IS NULL ORDER BY id DESC LIMIT \(keep))")
         }
     }
 
     public func latest() throws(StoreError) -> Checkpoint? {
         let s = try database.prepare(
-            "SELECT taken_at, watermark, events, fingerprint, data FROM checkpoints WHERE kind = ? ORDER BY id DESC LIMIT 1")
+            "SELECT taken_at, watermark, events, fingerprint, data FROM checkpoints WHERE kind = ? AND parts IS NULL ORDER BY id DESC LIMIT 1")
         s.bind(1, kind)
         guard try s.step() else { return nil }
         return Checkpoint(
@@ -62,6 +63,9 @@ public final class CheckpointStore {
 
     /// Drops every checkpoint of this kind (a backfill that finished).
     public func clear() throws(StoreError) {
+        let blocks = try database.prepare("DELETE FROM checkpoint_blocks WHERE checkpoint IN (SELECT id FROM checkpoints WHERE kind = ?)")
+        blocks.bind(1, kind)
+        try blocks.step()
         let s = try database.prepare("DELETE FROM checkpoints WHERE kind = ?")
         s.bind(1, kind)
         try s.step()
@@ -69,7 +73,7 @@ public final class CheckpointStore {
 
     public var count: Int {
         get throws(StoreError) {
-            let s = try database.prepare("SELECT count(*) FROM checkpoints WHERE kind = ?")
+            let s = try database.prepare("SELECT count(*) FROM checkpoints WHERE kind = ? AND (parts IS NULL OR parts >= 0)")
             s.bind(1, kind)
             return try s.step() ? s.int(0) : 0
         }

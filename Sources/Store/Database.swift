@@ -59,6 +59,14 @@ public final class Database {
 
     var lastError: String { String(cString: sqlite3_errmsg(handle)) }
 
+    /// The rowid of the last row inserted through this connection.
+    public var lastInsertedRow: Int64 {
+        get throws(StoreError) { sqlite3_last_insert_rowid(handle) }
+    }
+
+    /// Rows changed by the last statement.
+    public var changes: Int { Int(sqlite3_changes(handle)) }
+
     /// `PRAGMA user_version`: the schema version migrations have reached.
     public var userVersion: Int {
         get throws(StoreError) {

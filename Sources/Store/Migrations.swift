@@ -69,6 +69,20 @@ enum Migrations {
             PRIMARY KEY (tap, instance)
         );
         """,
+        // 6: checkpoints streamed in LZ4 blocks (the daemon's): `parts` is NULL for a
+        // checkpoint held in `data`, -1 while its blocks are being written, else
+        // the number of parts in checkpoint_blocks.
+        """
+        ALTER TABLE checkpoints ADD COLUMN parts INTEGER;
+        CREATE TABLE checkpoint_blocks (
+            checkpoint INTEGER NOT NULL,
+            part       INTEGER NOT NULL,
+            seq        INTEGER NOT NULL,
+            raw_size   INTEGER NOT NULL,
+            data       BLOB NOT NULL,
+            PRIMARY KEY (checkpoint, part, seq)
+        );
+        """,
     ]
 
     static func run(on db: Database) throws(StoreError) {

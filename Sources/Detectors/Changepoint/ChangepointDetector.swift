@@ -265,6 +265,10 @@ extension ChangepointDetector {
         var states: [State]
     }
 
+    public func checkpointValue() throws -> (any Encodable)? {
+        Snapshot(keys: keys, states: states)
+    }
+
     public func checkpoint() throws -> [UInt8]? {
         try BinaryCoding.encode(Snapshot(keys: keys, states: states))
     }

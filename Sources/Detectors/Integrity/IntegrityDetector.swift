@@ -367,6 +367,10 @@ extension IntegrityDetector {
         var duplicateChunks: Int
     }
 
+    public func checkpointValue() throws -> (any Encodable)? {
+        Snapshot(chunks: chunks, copies: copies, streams: streams, streamStates: streamStates, missingChunks: missingChunks, lateChunks: lateChunks, duplicateChunks: duplicateChunks)
+    }
+
     public func checkpoint() throws -> [UInt8]? {
         try BinaryCoding.encode(Snapshot(chunks: chunks, copies: copies, streams: streams, streamStates: streamStates, missingChunks: missingChunks, lateChunks: lateChunks, duplicateChunks: duplicateChunks))
     }

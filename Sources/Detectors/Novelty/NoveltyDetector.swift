@@ -280,6 +280,10 @@ extension NoveltyDetector {
         var cachedHourOfWeek: Int
     }
 
+    public func checkpointValue() throws -> (any Encodable)? {
+        Snapshot(keys: keys, profiles: profiles, resources: resources, streamStart: streamStart, cachedHourStart: cachedHourStart, cachedHourOfWeek: cachedHourOfWeek)
+    }
+
     public func checkpoint() throws -> [UInt8]? {
         try BinaryCoding.encode(Snapshot(keys: keys, profiles: profiles, resources: resources, streamStart: streamStart, cachedHourStart: cachedHourStart, cachedHourOfWeek: cachedHourOfWeek))
     }

@@ -257,6 +257,10 @@ extension RateDetector {
         var profile: HourOfWeekProfile?
     }
 
+    public func checkpointValue() throws -> (any Encodable)? {
+        Snapshot(keys: keys, states: states, profile: profile)
+    }
+
     public func checkpoint() throws -> [UInt8]? {
         try BinaryCoding.encode(Snapshot(keys: keys, states: states, profile: profile))
     }

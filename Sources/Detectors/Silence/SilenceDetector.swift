@@ -252,6 +252,10 @@ extension SilenceDetector {
         var due: [Int64]
     }
 
+    public func checkpointValue() throws -> (any Encodable)? {
+        Snapshot(keys: keys, rhythms: rhythms, weights: weights, due: due)
+    }
+
     public func checkpoint() throws -> [UInt8]? {
         try BinaryCoding.encode(Snapshot(keys: keys, rhythms: rhythms, weights: weights, due: due))
     }

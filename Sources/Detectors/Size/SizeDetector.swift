@@ -143,6 +143,10 @@ extension SizeDetector {
         var madAge: [UInt8]
     }
 
+    public func checkpointValue() throws -> (any Encodable)? {
+        Snapshot(keys: keys, windows: windows, madCache: madCache, madAge: madAge)
+    }
+
     public func checkpoint() throws -> [UInt8]? {
         try BinaryCoding.encode(Snapshot(keys: keys, windows: windows, madCache: madCache, madAge: madAge))
     }

@@ -320,6 +320,10 @@ extension VolumeDetector {
         var profile: HourOfWeekProfile
     }
 
+    public func checkpointValue() throws -> (any Encodable)? {
+        Snapshot(keys: keys, states: states, profile: profile)
+    }
+
     public func checkpoint() throws -> [UInt8]? {
         try BinaryCoding.encode(Snapshot(keys: keys, states: states, profile: profile))
     }
