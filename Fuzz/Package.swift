@@ -10,9 +10,7 @@ let package = Package(
     name: "chunkwatch-fuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(name: "chunkwatch", path: ".."),
-        // For the config target's temporary guard, which walks the YAML itself.
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(name: "chunkwatch", path: "..")
     ],
     targets: [
         .target(name: "CFuzzerDriver"),
@@ -25,10 +23,7 @@ let package = Package(
         .executableTarget(name: "fuzz-ndjson", dependencies: ["FuzzSupport", .product(name: "Ingest", package: "chunkwatch")]),
         .executableTarget(name: "fuzz-tapwire", dependencies: ["FuzzSupport", .product(name: "Ingest", package: "chunkwatch")]),
         .executableTarget(name: "fuzz-lz4", dependencies: ["FuzzSupport", .product(name: "Ingest", package: "chunkwatch")]),
-        .executableTarget(
-            name: "fuzz-config",
-            dependencies: ["FuzzSupport", .product(name: "Config", package: "chunkwatch"), .product(name: "Yams", package: "Yams")]
-        ),
+        .executableTarget(name: "fuzz-config", dependencies: ["FuzzSupport", .product(name: "Config", package: "chunkwatch")]),
         .executableTarget(
             name: "fuzz-checkpoint",
             dependencies: [

@@ -34,8 +34,6 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let first: [UInt8]
     do {
         first = try engine.checkpoint()
-    } catch where isKnownEmptyDictionaryBug(error) {
-        return 0
     } catch {
         fail("a restored pipeline cannot be checkpointed: \(error)")
     }
@@ -81,14 +79,6 @@ let feedEvents: Bool = {
 /// Principals of the events fed after a restore: the seeds' checkpoints know
 /// some of them (their baselines get used), others are new.
 let principals = ["svc-billing", "svc-search", "batch-etl", "p", "fuzz-new"].map { Symbol($0) }
-
-/// TEMPORARY guard (docs/fuzzing.md): `BinaryCoding` takes an empty
-/// dictionary for a String-keyed one and refuses to encode it; that fix is
-/// another part of issue 9. A restored state with an empty dictionary is
-/// let through until it lands.
-func isKnownEmptyDictionaryBug(_ error: any Error) -> Bool {
-    "\(error)".contains("dictionaries keyed by String or Int are not supported")
-}
 
 func makeEngine() -> Engine {
     Engine(registry: .builtIn(), symbols: SymbolTable(capacity: 64), sink: NoOpAlertSink(), wallClock: { .zero })
