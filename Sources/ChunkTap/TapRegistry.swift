@@ -39,6 +39,10 @@ final class TapRegistry: @unchecked Sendable {
         guard !principal.isEmpty, principal.utf8.count <= 256 else {
             throw TapError("a principal must have 1 to 256 bytes (got \(principal.utf8.count))")
         }
+        // The collector refuses longer names as a frame error (docs/wire-format.md).
+        for (what, name) in [("resource", resource), ("hop", hop)] where (name?.utf8.count ?? 0) > 4096 {
+            throw TapError("a \(what) must have at most 4096 bytes (got \(name!.utf8.count))")
+        }
         let entry = Names(
             principal: principal, resource: resource, hop: hop,
             fragment: TapLineFormat.namesFragment(principal: principal, resource: resource, hop: hop))
