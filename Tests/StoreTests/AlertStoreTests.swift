@@ -70,7 +70,7 @@ private func removeDatabase(_ path: String) {
         defer { removeDatabase(path) }
         try AlertStore(path: path).insert(Array(Self.alerts.prefix(3)))
         let again = try AlertStore(path: path)
-        #expect(try again.database.userVersion == 4, "every migration step ran once")
+        #expect(try again.database.userVersion == 6, "every migration step ran once (6 steps)")
         #expect(try again.count == 3)
     }
 
