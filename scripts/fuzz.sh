@@ -25,8 +25,11 @@ Targets: ${ALL_TARGETS[*]} (default: all).
             (libFuzzer -merge=1): for committing a better seed corpus.
   --help    this text.
 
-Environment: FUZZ_ARGS adds libFuzzer flags to each run (e.g. FUZZ_ARGS=-jobs=2,
-or -max_len=65536); SWIFT names the swift driver.
+Environment: FUZZ_SEED fixes libFuzzer's random seed, so a run can be repeated
+(\`make test\` uses FUZZ_SEED=1: CI walks the same inputs every time, and what it
+finds, a local run with the same seed finds too; unset, each run explores anew).
+FUZZ_ARGS adds libFuzzer flags to each run (e.g. FUZZ_ARGS=-jobs=2, or
+-max_len=65536); SWIFT names the swift driver.
 EOF
 }
 
@@ -101,9 +104,15 @@ for t in "${targets[@]}"; do
         continue
     fi
 
-    echo "fuzz: [$t] fuzzing for $seconds s"
+    seed=()
+    if [ -n "${FUZZ_SEED:-}" ]; then
+        # From the committed inputs only, as on a fresh clone.
+        seed=("-seed=$FUZZ_SEED")
+        rm -rf "$found" && mkdir -p "$found"
+    fi
+    echo "fuzz: [$t] fuzzing for $seconds s${FUZZ_SEED:+ from seed $FUZZ_SEED}"
     # shellcheck disable=SC2086
-    if TMPDIR="$work/tmp/$t" "$bin" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
+    if TMPDIR="$work/tmp/$t" "$bin" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 "${seed[@]}" \
         -artifact_prefix="$artifacts/" "${dict[@]}" ${FUZZ_ARGS:-} "$found" "$corpus" "$regressions" >"$log" 2>&1; then
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
         rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)

@@ -163,9 +163,17 @@ extension ChunkWatchConfig {
     private static func line(of error: YamlError) -> Int? {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): return mark.line
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            // Yams names the first key in its own sort order, which is not a
+            // total order once a key is itself a mapping or a list: then the
+            // line could change from one load of the same file to the next.
+            return duplicates.contains(Self.unnamedKey) ? nil : context.mark.line
         default: return nil
         }
     }
+
+    /// What Yams calls a duplicated key that is not a plain value.
+    private static let unnamedKey = "<uncovertable>"
 
     /// The number of the file's last line (1 for an empty file).
     static func lastLine(of text: String) -> Int {
@@ -181,6 +189,12 @@ extension ChunkWatchConfig {
     private static func problem(of error: YamlError) -> String {
         switch error {
         case .scanner(_, let p, _, _), .parser(_, let p, _, _), .composer(_, let p, _, _): return p
+        case .duplicatedKeysInMapping(let duplicates, _):
+            // Yams's own text quotes the whole file after the keys.
+            let named = Set(duplicates.filter { $0 != unnamedKey }).sorted().map { "'\($0)'" }
+            let unnamed = duplicates.contains(unnamedKey) ? ["a key that is itself a mapping or a list"] : []
+            let keys = (named + unnamed).joined(separator: ", ")
+            return "a key appears twice in one mapping (\(keys)); keep one of each"
         default: return "\(error)"
         }
     }

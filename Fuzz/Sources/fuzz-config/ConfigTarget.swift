@@ -22,7 +22,9 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         return 0
     }
     let (config, problems) = ChunkWatchConfig.check(yaml: text, file: path)
-    require(problems == fromFile.1 && config == fromFile.0, "the file and its text load differently")
+    require(
+        problems == fromFile.1 && config == fromFile.0,
+        "the file and its text load differently:\nfile: \(fromFile.1)\ntext: \(problems)\nfile: \(fromFile.0)\ntext: \(config)")
 
     // Lines as YAML counts them (\n, \r\n, a lone \r, NEL, LS, PS), plus one
     // for a last line without an end.
