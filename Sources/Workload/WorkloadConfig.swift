@@ -11,19 +11,23 @@ public struct WorkloadConfig: Sendable, Hashable {
     public var anomalies: [AnomalyKind]
     /// Event time of the start of the run.
     public var start: Timestamp
+    /// The family of traffic.
+    public var profile: TrafficProfile
 
     /// 2026-11-23T00:00:00Z, a Monday, so a default run starts a working week.
     public static let defaultStart = Timestamp(epochMilliseconds: 1_795_392_000_000)
 
     public init(
         principals: Int = 20, hours: Double = 24, seed: UInt64 = 1,
-        anomalies: [AnomalyKind] = AnomalyKind.allCases, start: Timestamp = WorkloadConfig.defaultStart
+        anomalies: [AnomalyKind] = AnomalyKind.allCases, start: Timestamp = WorkloadConfig.defaultStart,
+        profile: TrafficProfile = .steady
     ) {
         self.principals = principals
         self.hours = hours
         self.seed = seed
         self.anomalies = anomalies
         self.start = start
+        self.profile = profile
     }
 
     /// The end of the run (exclusive), in nanoseconds.

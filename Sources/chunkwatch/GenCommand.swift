@@ -42,6 +42,9 @@ struct GenCommand: ParsableCommand {
             """
     )
 
+    @Option(help: ArgumentHelp("The family of traffic: \(TrafficProfile.validNames).", valueName: "NAME"))
+    var profile: TrafficProfile = .steady
+
     @Option(help: ArgumentHelp("Number of principals (at least 1).", valueName: "N"))
     var principals: Int = 20
 
@@ -114,7 +117,7 @@ struct GenCommand: ParsableCommand {
     }
 
     private func generate() throws {
-        var config = WorkloadConfig(principals: principals, hours: hours, seed: seed)
+        var config = WorkloadConfig(principals: principals, hours: hours, seed: seed, profile: profile)
         if case .success(let kinds) = AnomalyKind.parseList(anomalies) { config.anomalies = kinds }
         if let start, let t = Timestamp(rfc3339: start) {
             config.start = t
@@ -186,3 +189,5 @@ struct GenCommand: ParsableCommand {
         line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
     }
 }
+
+extension TrafficProfile: ExpressibleByArgument {}
