@@ -6,8 +6,9 @@ import ChunkModel
 /// Every anomaly gets its own principal, chosen among the roles where it means
 /// something (a silence on a service that normally never stops, off-hours
 /// activity on a person), most constrained kinds first so a small population
-/// still fits them all. Windows start after the first quarter of the run and
-/// not before hour 2, so detectors have a baseline to compare against.
+/// still fits them all. Windows start after the warm-up (`warmupHours`; by
+/// default the first quarter of the run and not before hour 2), so detectors
+/// have a baseline to compare against.
 struct AnomalyPlanner {
     private typealias Time = Int64
     private static let second = Population.second
@@ -31,7 +32,8 @@ struct AnomalyPlanner {
         rng = WorkloadRandom(seed: config.seed, stream: 0xA40A)
         start = config.start.nanoseconds
         end = config.endNanoseconds
-        earliest = start + max((end - start) / 4, 2 * AnomalyPlanner.hour)
+        earliest = start + (config.warmupHours.map { Int64(($0 * 3_600_000_000_000).rounded()) }
+            ?? max((end - start) / 4, 2 * AnomalyPlanner.hour))
         self.profiles = profiles
         injections = Array(repeating: Injections(), count: profiles.count)
         used = Array(repeating: false, count: profiles.count)

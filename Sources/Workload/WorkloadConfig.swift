@@ -13,6 +13,9 @@ public struct WorkloadConfig: Sendable, Hashable {
     public var start: Timestamp
     /// The family of traffic.
     public var profile: TrafficProfile
+    /// Hours of clean traffic before any anomaly may begin; nil for the first
+    /// quarter of the run and at least 2 hours.
+    public var warmupHours: Double?
 
     /// 2026-11-23T00:00:00Z, a Monday, so a default run starts a working week.
     public static let defaultStart = Timestamp(epochMilliseconds: 1_795_392_000_000)
@@ -20,7 +23,7 @@ public struct WorkloadConfig: Sendable, Hashable {
     public init(
         principals: Int = 20, hours: Double = 24, seed: UInt64 = 1,
         anomalies: [AnomalyKind] = AnomalyKind.allCases, start: Timestamp = WorkloadConfig.defaultStart,
-        profile: TrafficProfile = .steady
+        profile: TrafficProfile = .steady, warmupHours: Double? = nil
     ) {
         self.principals = principals
         self.hours = hours
@@ -28,6 +31,7 @@ public struct WorkloadConfig: Sendable, Hashable {
         self.anomalies = anomalies
         self.start = start
         self.profile = profile
+        self.warmupHours = warmupHours
     }
 
     /// The end of the run (exclusive), in nanoseconds.
@@ -43,6 +47,9 @@ public struct WorkloadConfig: Sendable, Hashable {
         }
         if !(hours > 0) || !hours.isFinite { return "hours must be a positive number (got \(hours))" }
         if hours > WorkloadConfig.maxHours { return "hours must be at most \(Int(WorkloadConfig.maxHours)) (got \(hours))" }
+        if let warmupHours, !(warmupHours >= 0 && warmupHours < hours) {
+            return "the warm-up must be at least 0 hours and shorter than the run's \(Format.decimal(hours, 1)) (got \(warmupHours))"
+        }
         return nil
     }
 

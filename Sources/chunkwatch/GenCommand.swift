@@ -20,8 +20,8 @@ struct GenCommand: ParsableCommand {
             checksums and, for some principals, a second observation at the sink hop. The same options \
             always give the same bytes.
 
-            Each requested anomaly is injected on its own principal, after the first quarter of the run and \
-            not before hour 2, and recorded in --labels-out as {"principal","start","end","kind"}, the labels \
+            Each requested anomaly is injected on its own principal, after --warmup (by default the first quarter of \
+            the run and not before hour 2), and recorded in --labels-out as {"principal","start","end","kind"}, the labels \
             file of `tune`:
               size         1-3 chunks 50-500× the key's median size, within a minute
               rate         8-15× the principal's rate for 5-15 minutes
@@ -61,6 +61,13 @@ struct GenCommand: ParsableCommand {
     var anomalies: String = "all"
 
     @Option(
+        name: .customLong("warmup"),
+        help: ArgumentHelp(
+            "Hours of clean traffic before the first anomaly (default: the first quarter of the run, at least 2).",
+            valueName: "H"))
+    var warmupHours: Double?
+
+    @Option(
         name: .customLong("labels-out"),
         help: ArgumentHelp("Write the injected anomaly windows here as NDJSON labels.", valueName: "FILE"))
     var labelsOut: String?
@@ -92,6 +99,9 @@ struct GenCommand: ParsableCommand {
         if hours > WorkloadConfig.maxHours {
             throw CLIError("--hours must be at most \(Int(WorkloadConfig.maxHours)) (got \(hours))")
         }
+        if let warmupHours, !(warmupHours >= 0 && warmupHours < hours) {
+            throw CLIError("--warmup must be at least 0 and less than --hours \(Format.decimal(hours, 1)) (got \(warmupHours))")
+        }
         if !(speed > 0) || !speed.isFinite { throw CLIError("--speed must be a positive number (got \(speed))") }
         if case .failure(let unknown) = AnomalyKind.parseList(anomalies) { throw CLIError(unknown.description) }
         if let start, Timestamp(rfc3339: start) == nil {
@@ -117,7 +127,7 @@ struct GenCommand: ParsableCommand {
     }
 
     private func generate() throws {
-        var config = WorkloadConfig(principals: principals, hours: hours, seed: seed, profile: profile)
+        var config = WorkloadConfig(principals: principals, hours: hours, seed: seed, profile: profile, warmupHours: warmupHours)
         if case .success(let kinds) = AnomalyKind.parseList(anomalies) { config.anomalies = kinds }
         if let start, let t = Timestamp(rfc3339: start) {
             config.start = t
