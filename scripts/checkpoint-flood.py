@@ -62,7 +62,7 @@ def metrics(http):
             data += b
     out = {}
     for line in data.decode(errors="replace").splitlines():
-        m = re.match(r"^(chunkwatch_events_accepted_total|chunkwatch_checkpoint_bytes|chunkwatch_checkpoint_seconds)\s+(\S+)$", line)
+        m = re.match(r"^(chunkwatch_events_accepted_total|chunkwatch_archive_lines_total|chunkwatch_checkpoint_bytes|chunkwatch_checkpoint_seconds)\s+(\S+)$", line)
         if m:
             out[m.group(1)] = float(m.group(2))
     return out
@@ -102,6 +102,10 @@ def run(args):
     samples = []  # (t, rss_kib, accepted, ckpt_bytes, ckpt_seconds)
     last_accepted, last_move = 0, start
     longest_gap, gap_at = 0.0, None
+    # Lines archived move as soon as the pipeline takes events; accepted
+    # moves once they are fsync'd. The first is the ingest stall.
+    last_lines, lines_move = 0, start
+    longest_lines_gap, lines_gap_at = 0.0, None
     first_ckpt_rss = None
     deadline = start + args.send_timeout
     while True:
@@ -111,6 +115,12 @@ def run(args):
         acc = int(m.get("chunkwatch_events_accepted_total", 0))
         cb = m.get("chunkwatch_checkpoint_bytes", 0)
         cs = m.get("chunkwatch_checkpoint_seconds", 0)
+        lines = int(m.get("chunkwatch_archive_lines_total", 0))
+        if lines > last_lines:
+            gap = now - lines_move
+            if gap > longest_lines_gap and last_lines > 0 and last_lines < total:
+                longest_lines_gap, lines_gap_at = gap, round(lines_move - start, 2)
+            last_lines, lines_move = lines, now
         samples.append((round(now - start, 2), rss, acc, cb, cs))
         if acc > last_accepted:
             gap = now - last_move
@@ -155,8 +165,10 @@ def run(args):
         "rss_mib_before_first_checkpoint": round(max(before) / 1024, 1) if before else None,
         "rss_mib_max": round(max(rss_values) / 1024, 1) if rss_values else None,
         "rss_mib_at_end_of_send": round(rss_values[-1] / 1024, 1) if rss_values else None,
-        "longest_ingest_gap_s": round(longest_gap, 2),
-        "longest_gap_started_at_s": gap_at,
+        "longest_ingest_gap_s": round(longest_lines_gap, 2),
+        "longest_ingest_gap_started_at_s": lines_gap_at,
+        "longest_durable_gap_s": round(longest_gap, 2),
+        "longest_durable_gap_started_at_s": gap_at,
         "checkpoints": checkpoints,
         "sigterm_rss_mib_before": round((term_rss or 0) / 1024, 1),
         "sigterm_rss_mib_peak": round(peak_stop / 1024, 1),

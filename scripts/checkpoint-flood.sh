@@ -6,7 +6,8 @@
 # JSON line (and the series in $TMP/series.tsv with KEEP=1):
 #   rss_mib_before_first_checkpoint  RSS with the keys at their caps, before any checkpoint
 #   rss_mib_max                      the peak over the run, checkpoints included
-#   longest_ingest_gap_s             the longest time the accepted count stood still while the sender had more
+#   longest_ingest_gap_s             the longest time the archived line count stood still while the sender had more
+#   longest_durable_gap_s            the same for the accepted (fsync'd) count
 #   checkpoints                      each checkpoint seen: bytes and seconds (the daemon's gauges)
 #   sigterm_to_exit_s                SIGTERM to exit (the final checkpoint included)
 # and the size of the checkpoint rows in the database after the exit.

@@ -130,18 +130,40 @@ public final class ArchiveWriter {
     /// kill -9 leaves after this returns is recovered at the next start.
     /// Returns false when the lines cannot be promised (a write or fsync failed).
     public func sync() -> Bool {
-        let failuresBefore = failedWrites
-        if closesPending {
-            settleClosed()
-            closesPending = false
-        }
-        if fd >= 0 && linesWritten != linesSynced {
-            flush()
-            if fsync(fd) != 0 { fail("cannot fsync \(hiddenPath): \(String(cString: strerror(errno)))") }
-        }
-        linesSynced = linesWritten
-        return failedWrites == failuresBefore
+        let done = Mutex<Bool?>(nil)
+        syncInBackground { ok in done.withLock { $0 = ok } }
+        closer.sync {}
+        return done.withLock { $0 } ?? false
     }
+
+    /// What `sync` does without waiting for the disk: the lines appended so
+    /// far go into the file now, and the fsync runs on the closer's thread,
+    /// after the files closed before (so it covers them too). `done` is called
+    /// there, once, with whether every line is on disk. The caller keeps
+    /// what it promises (replies, acknowledgements) until then, and the
+    /// pipeline thread reads on while the disk is busy (a checkpoint's
+    /// writes can hold an fsync for seconds).
+    public func syncInBackground(_ done: @escaping @Sendable (Bool) -> Void) {
+        let file = fd >= 0 && linesWritten != linesSynced ? fd : -1
+        if file >= 0 { flush() }
+        linesSynced = linesWritten
+        closesPending = false
+        // Any write failure since the last sync: those lines are not all there.
+        let wrote = failedWrites == failuresAtLastSync
+        failuresAtLastSync = failedWrites
+        closer.async { [closed, hiddenPath] in
+            var ok = wrote
+            if file >= 0 && fsync(file) != 0 {
+                let failure = "cannot fsync \(hiddenPath): \(String(cString: strerror(errno)))"
+                closed.state.withLock { $0.failures.append(failure) }
+                ok = false
+            }
+            // A file before it that could not be closed and renamed.
+            if closed.state.withLock({ !$0.failures.isEmpty }) { ok = false }
+            done(ok)
+        }
+    }
+    private var failuresAtLastSync = 0
     private var linesSynced = 0
     /// Lines in the file being written (or the last one closed), for `position`.
     private var linesInFile = 0

@@ -50,6 +50,21 @@ public final class PipelineRunner: @unchecked Sendable {
     private let tapMarks: TapMarkStore?
     /// This batch's taps' items, acknowledged after its fsync.
     private var tapItems: [(TapSession, UInt64, @Sendable (UInt64) -> Void)] = []
+    /// The group commit whose fsync runs now, and its result once it returned.
+    private var durabilityInFlight: GroupCommit?
+    private let durabilityResult = DurabilityResult()
+
+    /// Set by the archive's thread when the fsync returns, taken by this one.
+    private final class DurabilityResult: Sendable {
+        let value = Mutex<Bool?>(nil)
+    }
+
+    /// What one group commit promises once its fsync returns.
+    private struct GroupCommit {
+        var accepted: Int
+        var waiting: [@Sendable (Bool) -> Void]
+        var tapItems: [(TapSession, UInt64, @Sendable (UInt64) -> Void)]
+    }
 
     init(
         engine: any AlertPipeline, symbols: SymbolTable, queue: IngestQueue, archive: ArchiveWriter?,
@@ -116,7 +131,7 @@ public final class PipelineRunner: @unchecked Sendable {
         }
         for (_, framer) in framers { framer.finish(self) }
         framers.removeAll()
-        commitDurable()
+        drainDurability()
         engine.drain()
         recorder.close()
         housekeeping(force: true)
@@ -156,28 +171,62 @@ public final class PipelineRunner: @unchecked Sendable {
         }
     }
 
-    /// Makes what this batch archived durable (one fsync), then counts the
-    /// events as accepted and tells whoever waits for them. Without an
-    /// archive, accepted means processed.
+    /// Group commit: makes what the batches since the last one archived
+    /// durable (one fsync, on the archive's own thread), then counts their
+    /// events as accepted and tells whoever waits for them. One fsync is in
+    /// flight at a time; what comes in meanwhile waits for the next, so a slow
+    /// disk means fewer, larger commits and the pipeline never waits for it.
+    /// Without an archive, accepted means processed.
     private func commitDurable() {
-        let pendingEvents = counts.accepted - durableAccepted
-        guard pendingEvents > 0 || !awaitingDurability.isEmpty || !tapItems.isEmpty else { return }
+        settleDurability()
+        guard durabilityInFlight == nil else { return }
+        guard counts.accepted > durableAccepted || !awaitingDurability.isEmpty || !tapItems.isEmpty else { return }
         saveTapMarks()
-        let durable = archive?.sync() ?? true
-        if durable {
-            metrics.eventsAccepted.increment(by: Int64(pendingEvents))
-            durableAccepted = counts.accepted
-        }
-        let waiting = awaitingDurability
+        let commit = GroupCommit(accepted: counts.accepted, waiting: awaitingDurability, tapItems: tapItems)
         awaitingDurability.removeAll(keepingCapacity: true)
-        for done in waiting { done(durable) }
+        tapItems.removeAll(keepingCapacity: true)
+        guard let archive else {
+            complete(commit, durable: true)
+            return
+        }
+        durabilityInFlight = commit
+        archive.syncInBackground { [durabilityResult] ok in durabilityResult.value.withLock { $0 = ok } }
+    }
+
+    /// Completes the commit in flight if its fsync has returned.
+    private func settleDurability() {
+        guard let commit = durabilityInFlight, let ok = durabilityResult.value.withLock({ r -> Bool? in
+            defer { r = nil }
+            return r
+        }) else { return }
+        durabilityInFlight = nil
+        complete(commit, durable: ok)
+    }
+
+    /// At stop: every commit completed, the last one included.
+    private func drainDurability() {
+        while true {
+            while durabilityInFlight != nil {
+                settleDurability()
+                if durabilityInFlight != nil { usleep(200) }
+            }
+            commitDurable()
+            if durabilityInFlight == nil { return }
+        }
+    }
+
+    private func complete(_ commit: GroupCommit, durable: Bool) {
+        if durable {
+            metrics.eventsAccepted.increment(by: Int64(commit.accepted - durableAccepted))
+            durableAccepted = commit.accepted
+        }
+        for done in commit.waiting { done(durable) }
         if durable, let tapSessions {
-            for (session, next, acknowledge) in tapItems {
+            for (session, next, acknowledge) in commit.tapItems {
                 tapSessions.durable(session, upTo: next)
                 acknowledge(next)
             }
         }
-        tapItems.removeAll(keepingCapacity: true)
     }
 
     /// Taps' marks go to the store in the same group commit, before the
@@ -246,7 +295,9 @@ public final class PipelineRunner: @unchecked Sendable {
     /// Archive upkeep and metrics: after each batch, and every 10 s for the key counts
     /// (which need the workers paused for a moment).
     private func housekeeping(force: Bool) {
-        archive?.maintain()
+        // Not while an fsync is in flight: flushing or rotating would put lines
+        // whose taps' marks are not stored yet into the file (see `commitDurable`).
+        if force || durabilityInFlight == nil { archive?.maintain() }
         for r in RejectReason.allCases where counts[r] != reported[r] {
             metrics.eventsRejected[r.rawValue].increment(by: Int64(counts[r] - reported[r]))
         }

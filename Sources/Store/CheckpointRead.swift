@@ -18,7 +18,7 @@ extension CheckpointStore {
     /// Starts a streamed checkpoint of `parts` parts, on a connection and a
     /// thread of its own (see `CheckpointWrite`). Unfinished ones left by a
     /// crash or an abandoned write are removed first.
-    public func begin(parts: Int, fingerprint: String, blockSize: Int = 1 << 20, maxQueued: Int = 8) throws(StoreError)
+    public func begin(parts: Int, fingerprint: String, blockSize: Int = 1 << 20, maxQueued: Int = 64) throws(StoreError)
         -> CheckpointWrite
     {
         try CheckpointWrite(

@@ -9,8 +9,11 @@ import Synchronization
 /// writes the part, and handed to a thread of this write's own that stores
 /// them as rows of `checkpoint_blocks` through its own connection, a block
 /// per transaction, so the daemon's alert commits are never held up for long.
-/// At most `maxQueued` blocks wait for that thread (a part's writer waits for
-/// room), so memory stays a few megabytes whatever the size of the state.
+/// At most `maxQueued` blocks' worth of compressed bytes wait for that thread
+/// (a part's writer waits for room), so memory stays bounded whatever the
+/// size of the state. Counted in compressed bytes, not blocks: state
+/// compresses well, so the pipeline thread that writes a shard rarely waits
+/// for the disk.
 ///
 /// The checkpoint is read back only once `commit` has stored its description:
 /// until then (and after `abort`, or a crash) its row says `parts = -1`, and
@@ -33,6 +36,10 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
     public let parts: Int
     public let blockSize: Int
     let maxQueued: Int
+    /// Room is counted in slots of `slotBytes` compressed bytes.
+    private static let slotsPerBlock = 16
+    private let slotBytes: Int
+    private let slots: Int
     private let database: Database
     private let kind: String
     private let keep: Int
@@ -43,7 +50,7 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
     private let finished = DispatchSemaphore(value: 0)
 
     enum Op {
-        case block(part: Int, seq: Int, raw: Int, data: [UInt8])
+        case block(part: Int, seq: Int, raw: Int, data: [UInt8], slots: Int)
         case commit(takenAt: Timestamp, watermark: Timestamp, events: Int)
         case abort
     }
@@ -57,7 +64,9 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
         self.parts = parts
         self.blockSize = blockSize
         self.maxQueued = maxQueued
-        room = DispatchSemaphore(value: maxQueued)
+        slotBytes = Swift.max(1, blockSize / Self.slotsPerBlock)
+        slots = maxQueued * Self.slotsPerBlock
+        room = DispatchSemaphore(value: slots)
         id = try database.transaction { () throws(StoreError) -> Int64 in
             try Self.removeUnfinished(database, kind: kind)
             let insert = try database.prepare(
@@ -106,14 +115,22 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
 
     /// The parts' writers hand their blocks over here (waiting for room).
     fileprivate func send(part: Int, seq: Int, raw: Int, data: [UInt8]) throws {
-        while room.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
-            if let f = failure { throw CheckpointStreamError("the checkpoint was not written: \(f)") }
+        let need = Swift.min(slots, Swift.max(1, (data.count + slotBytes - 1) / slotBytes))
+        var taken = 0
+        func giveBack() { for _ in 0..<taken { room.signal() } }
+        while taken < need {
+            if room.wait(timeout: .now() + .milliseconds(50)) == .success {
+                taken += 1
+            } else if let f = failure {
+                giveBack()
+                throw CheckpointStreamError("the checkpoint was not written: \(f)")
+            }
         }
         if let f = failure {
-            room.signal()
+            giveBack()
             throw CheckpointStreamError("the checkpoint was not written: \(f)")
         }
-        enqueue(.block(part: part, seq: seq, raw: raw, data: data))
+        enqueue(.block(part: part, seq: seq, raw: raw, data: data, slots: need))
     }
 
     fileprivate func partClosed(blocks: Int) {
@@ -138,8 +155,8 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
             items.wait()
             let op = queue.withLock { $0.removeFirst() }
             switch op {
-            case .block(let part, let seq, let raw, let data):
-                room.signal()
+            case .block(let part, let seq, let raw, let data, let slots):
+                for _ in 0..<slots { room.signal() }
                 guard failure == nil else { continue }
                 do {
                     if insert == nil {

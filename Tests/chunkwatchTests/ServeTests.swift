@@ -148,7 +148,10 @@ struct ServeTests {
             usleep(20_000)
             waited += 1
         }
-        #expect(shown == storedLines)
+        // The daemon may store more alerts after the snapshot above (its
+        // workers run behind the accepted count): those follow, in order.
+        #expect(Array(shown.prefix(storedLines.count)) == storedLines)
+        #expect(Set(shown).count == shown.count, "an alert shown twice")
         _ = again.stop()
     }
 }
