@@ -59,93 +59,64 @@ struct EvalOutput {
 
     func json(_ profile: TrafficProfile, _ s: EvalScore) -> String {
         let e = evaluation
-        var out = OutputBuffer(capacity: 4096)
-        out.append("{\"profile\":")
-        out.append(jsonString: profile.rawValue)
-        out.append(",\"seeds\":[")
-        out.append(e.seeds.map(String.init).joined(separator: ","))
-        out.append("],\"principals\":")
-        out.append(integer: e.principals)
-        out.append(",\"hours\":")
-        out.append(number: e.hours)
-        out.append(",\"warmup_hours\":")
-        out.append(number: e.warmupHours)
-        out.append(",\"grace_s\":")
-        out.append(number: e.grace.secondsDouble)
-        out.append(",\"runs\":")
-        out.append(integer: s.runs)
-        out.append(",\"events\":")
-        out.append(integer: s.events)
-        out.append(",\"principal_days\":")
-        out.append(number: s.principalDays)
-        out.append(",\"unplaced\":")
-        out.append(integer: s.unplaced)
-        out.append(",\"kinds\":[")
-        for (i, k) in s.kinds.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            kindJSON(k, key: "kind", &out)
+        let detectors = s.detectors.map { d in
+            Self.object([
+                ("detector", .string(d.name)), ("alerts", .int(d.alerts)), ("false", .int(d.falseAlerts)),
+                ("false_per_principal_day", .number(s.perPrincipalDay(d.falseAlerts))),
+            ])
         }
-        out.append("],\"detectors\":[")
-        for (i, d) in s.detectors.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            out.append("{\"detector\":")
-            out.append(jsonString: d.name)
-            out.append(",\"alerts\":")
-            out.append(integer: d.alerts)
-            out.append(",\"false\":")
-            out.append(integer: d.falseAlerts)
-            out.append(",\"false_per_principal_day\":")
-            Self.append(s.perPrincipalDay(d.falseAlerts), &out)
-            out.append("}")
+        let totals = Self.object(
+            Self.kindFields(s.total) + [
+                ("alerts", .int(s.alerts)), ("false", .int(s.falseAlerts)),
+                ("false_per_principal_day", .number(s.perPrincipalDay(s.falseAlerts))), ("precision", .number(s.precision)),
+                ("recall", .number(s.recall)), ("recall_found", .number(s.recallByAny)),
+            ])
+        let kinds = s.kinds.map { k in
+            let scenarios = k.scenarios.map { Self.object([("scenario", .string($0.name))] + Self.kindFields($0)) }
+            return Self.object([("kind", .string(k.name))] + Self.kindFields(k) + [("scenarios", .array(scenarios))])
         }
-        out.append("],\"totals\":{\"labelled\":")
-        out.append(integer: s.labelled)
-        out.append(",\"explained\":")
-        out.append(integer: s.explained)
-        out.append(",\"found\":")
-        out.append(integer: s.found)
-        out.append(",\"median_ttd_s\":")
-        Self.append(s.medianTimeToDetect.map(\.secondsDouble), &out)
-        out.append(",\"alerts\":")
-        out.append(integer: s.alerts)
-        out.append(",\"false\":")
-        out.append(integer: s.falseAlerts)
-        out.append(",\"false_per_principal_day\":")
-        Self.append(s.perPrincipalDay(s.falseAlerts), &out)
-        out.append(",\"precision\":")
-        Self.append(s.precision, &out)
-        out.append(",\"recall\":")
-        Self.append(s.recall, &out)
-        out.append(",\"recall_found\":")
-        Self.append(s.recallByAny, &out)
-        out.append("}}\n")
-        return out.string
+        return Self.object([
+            ("profile", .string(profile.rawValue)), ("seeds", .array(e.seeds.map(String.init))), ("principals", .int(e.principals)),
+            ("hours", .number(e.hours)), ("warmup_hours", .number(e.warmupHours)), ("grace_s", .number(e.grace.secondsDouble)),
+            ("runs", .int(s.runs)), ("events", .int(s.events)), ("principal_days", .number(s.principalDays)),
+            ("unplaced", .int(s.unplaced)), ("kinds", .array(kinds)), ("detectors", .array(detectors)), ("totals", .raw(totals)),
+        ]) + "\n"
     }
 
-    private func kindJSON(_ k: EvalScore.KindRow, key: String, _ out: inout OutputBuffer) {
-        out.append("{\"\(key)\":")
-        out.append(jsonString: k.name)
-        out.append(",\"labelled\":")
-        out.append(integer: k.labelled)
-        out.append(",\"explained\":")
-        out.append(integer: k.explained)
-        out.append(",\"found\":")
-        out.append(integer: k.found)
-        out.append(",\"median_ttd_s\":")
-        Self.append(k.medianTimeToDetect.map(\.secondsDouble), &out)
-        if key == "kind" {
-            out.append(",\"scenarios\":[")
-            for (i, sc) in k.scenarios.enumerated() {
-                if i > 0 { out.append(UInt8(ascii: ",")) }
-                kindJSON(sc, key: "scenario", &out)
+    private static func kindFields(_ k: EvalScore.KindRow) -> [(String, Field)] {
+        [
+            ("labelled", .int(k.labelled)), ("explained", .int(k.explained)), ("found", .int(k.found)),
+            ("median_ttd_s", .number(k.medianTimeToDetect?.secondsDouble)),
+        ]
+    }
+
+    private enum Field {
+        case int(Int), number(Double?), string(String)
+        /// JSON texts, written as an array of them.
+        case array([String])
+        /// A JSON text written as it is.
+        case raw(String)
+    }
+
+    /// `{"key":value,…}` in the order given (numbers with at most 4 decimals, nil as null).
+    private static func object(_ fields: [(String, Field)]) -> String {
+        var out = OutputBuffer(capacity: 512)
+        out.append(UInt8(ascii: "{"))
+        for (i, (key, value)) in fields.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(jsonString: key)
+            out.append(UInt8(ascii: ":"))
+            switch value {
+            case .int(let n): out.append(integer: n)
+            case .number(let v?): out.append(number: v)
+            case .number(nil): out.append("null")
+            case .string(let text): out.append(jsonString: text)
+            case .array(let items): out.append("[" + items.joined(separator: ",") + "]")
+            case .raw(let text): out.append(text)
             }
-            out.append("]")
         }
-        out.append("}")
-    }
-
-    private static func append(_ v: Double?, _ out: inout OutputBuffer) {
-        if let v { out.append(number: v) } else { out.append("null") }
+        out.append(UInt8(ascii: "}"))
+        return out.string
     }
 }
 
