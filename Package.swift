@@ -55,8 +55,11 @@ let package = Package(
         // run time, and a table otherwise: our own C, since Swift has no per-function target features.
         .target(name: "CCRC32C"),
         .target(name: "ChunkTap", dependencies: ["ChunkModel", "CCRC32C"]),
-        // `chunkwatch tune`: what-if replays, sweeps, budgets, config diffs, the HTML report.
-        .target(name: "Tuning", dependencies: ["ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Config"]),
+        // `chunkwatch tune`: what-if replays, sweeps, budgets, config diffs, the HTML report;
+        // `chunkwatch eval`: gen's labelled traffic (decoded as the test kit does) through the same pipelines.
+        .target(
+            name: "Tuning",
+            dependencies: ["ChunkModel", "Ingest", "Detectors", "Alerting", "Pipeline", "Config", "Workload", "ChunkWatchTestKit"]),
         .target(
             name: "Gateway",
             dependencies: [

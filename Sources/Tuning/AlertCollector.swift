@@ -8,6 +8,7 @@ import ChunkModel
 final class AlertCollector: AlertSink {
     /// An alert reduced to what the label rule reads.
     struct Firing: Sendable {
+        var detector: String
         var principal: String
         var firstTs: Timestamp
     }
@@ -35,7 +36,7 @@ final class AlertCollector: AlertSink {
         lineCount += 1
         switch alert.status {
         case .firing:
-            firings.append(Firing(principal: alert.principal, firstTs: alert.firstTs))
+            firings.append(Firing(detector: alert.detector, principal: alert.principal, firstTs: alert.firstTs))
             open[alert.id] = alert
         case .resolved:
             let firing = open.removeValue(forKey: alert.id) ?? alert

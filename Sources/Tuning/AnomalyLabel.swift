@@ -9,12 +9,16 @@ public struct AnomalyLabel: Sendable, Hashable {
     public var end: Timestamp
     /// What was injected; `gen` uses the detector's name.
     public var kind: String
+    /// Which of the kind's injections it was (`"scenario"`, optional): a kind
+    /// can be injected several ways, and an evaluation reports each one.
+    public var scenario: String?
 
-    public init(principal: String, start: Timestamp, end: Timestamp, kind: String) {
+    public init(principal: String, start: Timestamp, end: Timestamp, kind: String, scenario: String? = nil) {
         self.principal = principal
         self.start = start
         self.end = end
         self.kind = kind
+        self.scenario = scenario
     }
 
     /// Whether `alert` detects this window: same principal, `first_ts` in
@@ -55,7 +59,8 @@ public struct AnomalyLabel: Sendable, Hashable {
             guard let end = time(object["end"]) else { throw TuneError("\(at): \"end\" must be an RFC 3339 time or epoch milliseconds") }
             guard end >= start else { throw TuneError("\(at): \"end\" is before \"start\"") }
             let kind = object["kind"] as? String ?? ""
-            out.append(AnomalyLabel(principal: principal, start: start, end: end, kind: kind))
+            let scenario = object["scenario"] as? String
+            out.append(AnomalyLabel(principal: principal, start: start, end: end, kind: kind, scenario: scenario))
         }
         return out
     }

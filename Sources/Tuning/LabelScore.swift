@@ -48,7 +48,7 @@ public struct LabelSet: Sendable {
     /// - time to detect: per detected wanted label, `first_ts` of its earliest
     ///   matching alert − the label's start; the median over those labels.
     public func score(_ alerts: [Alert], detector: String) -> LabelScore {
-        score(firings: alerts.filter { $0.status == .firing }.map { AlertCollector.Firing(principal: $0.principal, firstTs: $0.firstTs) }, detector: detector)
+        score(firings: alerts.filter { $0.status == .firing }.map { AlertCollector.Firing(detector: $0.detector, principal: $0.principal, firstTs: $0.firstTs) }, detector: detector)
     }
 
     func score(firings: [AlertCollector.Firing], detector: String) -> LabelScore {
@@ -108,7 +108,10 @@ public struct LabelScore: Sendable {
     }
 
     /// The median time to detect; nil when nothing was detected.
-    public var medianTimeToDetect: Duration? {
+    public var medianTimeToDetect: Duration? { Self.median(delays) }
+
+    /// The median of `delays` (the mean of the middle two for an even count); nil when empty.
+    public static func median(_ delays: [Duration]) -> Duration? {
         guard !delays.isEmpty else { return nil }
         let sorted = delays.sorted()
         let mid = sorted.count / 2

@@ -12,7 +12,7 @@ struct ChunkWatch: AsyncParsableCommand {
             """,
         subcommands: [
             ServeCommand.self, ProxyCommand.self, TailCommand.self, GenCommand.self, ScoreCommand.self, BackfillCommand.self,
-            TuneCommand.self, ConfigCommand.self,
+            TuneCommand.self, EvalCommand.self, ConfigCommand.self,
         ]
     )
 }
