@@ -5,8 +5,9 @@
 SWIFT        ?= swift
 SYSTEM_DEPS  := liblz4-dev libsqlite3-dev lz4 pkg-config
 # The tests also start a real Alertmanager and a real PostgreSQL (they skip
-# those cases when missing); the proxy benchmark compares with haproxy.
-TEST_DEPS    := prometheus-alertmanager postgresql haproxy
+# those cases when missing); the proxy benchmark compares with haproxy; gdb
+# prints the backtraces of a test run that hangs (scripts/test.sh).
+TEST_DEPS    := prometheus-alertmanager postgresql haproxy gdb
 SUDO         := $(shell [ "$$(id -u)" -ne 0 ] && command -v sudo)
 BIN          := .build/release/chunkwatch
 
@@ -36,9 +37,11 @@ run: build
 	BIN=$(BIN) scripts/run-daemon.sh
 
 # The test suite, then every fuzz target for FUZZ_SECONDS each after its
-# committed inputs (docs/fuzzing.md).
+# committed inputs (docs/fuzzing.md). A run that hangs past TEST_TIMEOUT
+# seconds fails with the tests still running and their backtraces.
+TEST_TIMEOUT ?= 2400
 test: test-deps
-	$(SWIFT) test
+	SWIFT=$(SWIFT) TEST_TIMEOUT=$(TEST_TIMEOUT) scripts/test.sh
 	@$(MAKE) --no-print-directory fuzz
 
 # A fixed seed, so the suite walks the same inputs on every machine; run

@@ -107,7 +107,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ChunkModelTests", dependencies: ["ChunkModel"]),
-        .testTarget(name: "IngestTests", dependencies: ["Ingest", "ChunkModel"]),
+        .testTarget(name: "IngestTests", dependencies: ["Ingest", "ChunkModel", "ChunkWatchTestKit"]),
         .testTarget(name: "BaselinesTests", dependencies: ["Baselines", "ChunkModel"]),
         .testTarget(
             name: "DetectorsTests",
@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Store", "ChunkModel", "Ingest", "Config", "Workload",
+                "Server", "Store", "ChunkModel", "Ingest", "Config", "Workload", "ChunkWatchTestKit",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -141,7 +141,7 @@ let package = Package(
             name: "TuningTests",
             dependencies: ["Tuning", "ChunkModel", "Ingest", "Pipeline", "Config", "Workload", "ChunkWatchTestKit", "Alerting"]
         ),
-        .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch", "ChunkTap"]),
+        .testTarget(name: "chunkwatchTests", dependencies: ["chunkwatch", "ChunkTap", "ChunkWatchTestKit"]),
     ]
 )
 

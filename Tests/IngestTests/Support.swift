@@ -1,4 +1,5 @@
 import ChunkModel
+import ChunkWatchTestKit
 import Foundation
 import Ingest
 import Testing
@@ -220,18 +221,8 @@ func lz4Tool() throws -> String {
 
 /// Runs `lz4 -q -f <options> input output` and checks that it succeeded.
 func lz4Compress(_ input: String, _ output: String, options: [String] = []) throws {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try lz4Tool())
-    process.arguments = ["-q", "-f"] + options + [input, output]
-    process.standardOutput = FileHandle.nullDevice
-    let stderr = Pipe()
-    process.standardError = stderr
-    try process.run()
-    let message = stderr.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    try #require(
-        process.terminationStatus == 0,
-        "lz4 \(options.joined(separator: " ")) failed: \(String(decoding: message, as: UTF8.self))")
+    let r = try runSubprocess(try lz4Tool(), ["-q", "-f"] + options + [input, output])
+    try #require(r.succeeded, "lz4 \(options.joined(separator: " ")) failed (status \(r.status)): \(r.stderrText)")
 }
 
 /// Compares two event sequences, reporting the first difference rather than

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ChunkModel
+import ChunkWatchTestKit
 import Foundation
 import Logging
 import Server
@@ -276,6 +277,7 @@ private final class Alertmanager: Sendable {
     let url: String
     let directory: String
     private let process: Process
+    private let exit: ExitSignal
     private let client: HTTPStreamClient
 
     static func start(port: Int? = nil, resolveTimeout: String? = nil) async throws -> Alertmanager {
@@ -295,12 +297,14 @@ private final class Alertmanager: Sendable {
         let log = FileHandle(forWritingAtPath: directory + "/alertmanager.log")
         process.standardOutput = log
         process.standardError = log
+        let exit = ExitSignal()
+        exit.watch(process)
         try process.run()
-        let am = Alertmanager(url: "http://127.0.0.1:\(port)", directory: directory, process: process)
+        let am = Alertmanager(url: "http://127.0.0.1:\(port)", directory: directory, process: process, exit: exit)
         let client = am.client
         let ready = try await offThePool { () -> Bool in
             let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline && process.isRunning {
+            while ContinuousClock.now < deadline && !exit.hasExited {
                 if (try? client.get("/-/ready", headers: [], { _ in })) != nil { return true }
                 usleep(50_000)
             }
@@ -314,7 +318,8 @@ private final class Alertmanager: Sendable {
         return am
     }
 
-    private init(url: String, directory: String, process: Process) {
+    private init(url: String, directory: String, process: Process, exit: ExitSignal) {
+        self.exit = exit
         self.url = url
         self.directory = directory
         self.process = process
@@ -325,8 +330,7 @@ private final class Alertmanager: Sendable {
     }
 
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        exit.wait(process, timeout: 0)
         try? FileManager.default.removeItem(atPath: directory)
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ChunkModel
+import ChunkWatchTestKit
 import Foundation
 import Ingest
 import Server

@@ -1,3 +1,4 @@
+import ChunkWatchTestKit
 import Foundation
 import Server
 import Testing
@@ -140,16 +141,4 @@ struct ServerAPITests {
         #expect(await server.status("GET", "/healthz") == 200)
         await server.stop()
     }
-}
-
-func shell(_ command: String) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }

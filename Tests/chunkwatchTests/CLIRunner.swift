@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ChunkWatchTestKit
 import Foundation
 import Synchronization
 import Testing
@@ -295,11 +296,6 @@ func lz4(_ arguments: [String]) throws {
     guard let tool = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
         throw ToolMissing(searched: candidates)
     }
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: tool)
-    p.arguments = ["-q", "-f"] + arguments
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    try #require(p.terminationStatus == 0, "lz4 \(arguments.joined(separator: " ")) failed with status \(p.terminationStatus)")
+    let r = try runSubprocess(tool, ["-q", "-f"] + arguments)
+    try #require(r.succeeded, "lz4 \(arguments.joined(separator: " ")) failed (status \(r.status)): \(r.stderrText)")
 }

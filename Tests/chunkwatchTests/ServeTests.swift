@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ChunkWatchTestKit
 import Foundation
 import Testing
 
@@ -235,17 +236,7 @@ func httpGet(_ address: String, _ path: String) throws -> String {
     return String(text[split.upperBound...])
 }
 
-func shellOutput(_ command: String) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/bin/sh")
-    p.arguments = ["-c", command]
-    let out = Pipe()
-    p.standardOutput = out
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
-}
+func shellOutput(_ command: String) throws -> String { try shell(command) }
 
 struct ServeFailure: Error, CustomStringConvertible {
     var description: String
