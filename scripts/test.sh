@@ -32,6 +32,8 @@ while kill -0 "$runner" 2>/dev/null; do
         python3 - "$events" <<'EOF' || true
 import json, sys, time
 running, now = {}, time.time()
+# A test case started and not ended is running (a test is "started" as soon
+# as it is scheduled, long before a thread runs it).
 for line in open(sys.argv[1], errors="replace"):
     try:
         record = json.loads(line)
@@ -40,14 +42,14 @@ for line in open(sys.argv[1], errors="replace"):
     if record.get("kind") != "event":
         continue
     p = record["payload"]
-    key = (p.get("testID"), json.dumps(p.get("testCase")))
-    if p.get("kind") in ("testStarted", "testCaseStarted"):
-        running[key] = p.get("instant", {}).get("since1970", now)
-    elif p.get("kind") in ("testEnded", "testCaseEnded", "testSkipped"):
+    case = p.get("_testCase") or {}
+    key = (p.get("testID"), case.get("id"))
+    if p.get("kind") == "testCaseStarted":
+        running[key] = (p.get("instant", {}).get("since1970", now), case.get("displayName", ""))
+    elif p.get("kind") == "testCaseEnded":
         running.pop(key, None)
-for (test, case), since in sorted(running.items(), key=lambda kv: kv[1]):
-    if test and "/" in test:  # a test function; suites end when their tests do
-        print(f"  {test}{'' if case == 'null' else ' ' + case[:200]}  (running for {now - since:.0f} s)")
+for (test, _), (since, name) in sorted(running.items(), key=lambda kv: kv[1][0]):
+    print(f"  {test} {name[:200]}  (running for {now - since:.0f} s)")
 if not running:
     print("  (no test is running: the build or the runner itself hangs)")
 EOF

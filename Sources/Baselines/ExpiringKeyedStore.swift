@@ -149,3 +149,40 @@ public struct ExpiringKeyedStore: Sendable, Codable {
         return (Int(s), evicted)
     }
 }
+
+extension ExpiringKeyedStore {
+    private enum CodingKeys: String, CodingKey { case capacity, index, keys, stamps, recency, freeHead, evictions, expirations }
+
+    /// Reads a checkpoint's store, refusing one whose parts disagree: every
+    /// slot either in the recency list (its key in the index at that slot) or
+    /// in the free list, and the index holding nothing else (see `KeyedStore`).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        capacity = try c.decode(Int.self, forKey: .capacity)
+        index = try c.decode(HashIndex.self, forKey: .index)
+        keys = try c.decode([UInt64].self, forKey: .keys)
+        stamps = try c.decode([Int64].self, forKey: .stamps)
+        recency = try c.decode(RecencyList.self, forKey: .recency)
+        freeHead = try c.decode(Int32.self, forKey: .freeHead)
+        evictions = try c.decode(Int.self, forKey: .evictions)
+        expirations = try c.decode(Int.self, forKey: .expirations)
+        func linkedSlotsIndexed() -> Bool {
+            var s = recency.mostRecent
+            while s >= 0 {
+                guard keys[Int(s)] != 0, index.find(keys[Int(s)]) == s else { return false }
+                s = recency.older(than: s)
+            }
+            return true
+        }
+        guard capacity >= 1, index.capacity == capacity, keys.count <= capacity, stamps.count == keys.count,
+            evictions >= 0, expirations >= 0, freeHead >= -1, recency.slotCount == keys.count,
+            let chains = recency.chains(freeHead: freeHead), chains.linked + chains.free == keys.count,
+            index.count == chains.linked, linkedSlotsIndexed()
+        else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "expiring keyed store: \(keys.count) slots, \(index.count) indexed, capacity \(capacity), not one slot each"))
+        }
+    }
+}

@@ -304,3 +304,46 @@ public struct HourOfWeekProfile: Sendable, Codable {
         return (m, Swift.max(0, sumOfSquares / n - m * m).squareRoot(), n / bucketsPerHour)
     }
 }
+
+extension HourOfWeekProfile {
+    private enum CodingKeys: String, CodingKey {
+        case width, weight, minCellHours, minPooledHours, mean, variance, activity, learned, seen, accumulators
+    }
+
+    /// Reads a checkpoint's profile, refusing one that the arithmetic cannot
+    /// trust: buckets of at most an hour, a weight in (0, 1], finite minimum
+    /// hours, 168 cells of every kind per slot, and accumulators whose hours
+    /// and counts are in range. Buckets per hour are derived from the width,
+    /// not read. A damaged checkpoint must fail to restore, not trap later.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        width = try c.decode(BucketWidth.self, forKey: .width)
+        weight = try c.decode(Double.self, forKey: .weight)
+        minCellHours = try c.decode(Double.self, forKey: .minCellHours)
+        minPooledHours = try c.decode(Double.self, forKey: .minPooledHours)
+        mean = try c.decode([Float].self, forKey: .mean)
+        variance = try c.decode([Float].self, forKey: .variance)
+        activity = try c.decode([Float].self, forKey: .activity)
+        learned = try c.decode([UInt16].self, forKey: .learned)
+        seen = try c.decode([UInt16].self, forKey: .seen)
+        accumulators = try c.decode([Accumulator].self, forKey: .accumulators)
+        let ns = width.nanoseconds
+        bucketsPerHour = ns > 0 ? Double(Self.hourNanos) / Double(ns) : 0
+        let cells = accumulators.count.multipliedReportingOverflow(by: Self.cells)
+        // Hours since the epoch for event times within ±100,000 years.
+        let hours: ClosedRange<Int64> = -1 << 40...1 << 40
+        guard ns > 0, ns <= Self.hourNanos, weight > 0, weight <= 1, minCellHours.isFinite, minCellHours >= 0,
+            minPooledHours.isFinite, minPooledHours >= 0, !cells.overflow,
+            [mean.count, variance.count, activity.count, learned.count, seen.count].allSatisfy({ $0 == cells.partialValue }),
+            accumulators.allSatisfy({ a in
+                (a.hour == .min || hours.contains(a.hour)) && (a.origin == .min || a.origin.magnitude < 1 << 62)
+                    && a.active >= 0 && a.learnedCount >= 0 && a.learnedCount <= a.active
+            })
+        else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "hour-of-week profile: settings or \(accumulators.count) slots' cells out of range"))
+        }
+    }
+}

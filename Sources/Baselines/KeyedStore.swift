@@ -84,3 +84,29 @@ public struct KeyedStore: Sendable, Codable {
         return out
     }
 }
+
+extension KeyedStore {
+    private enum CodingKeys: String, CodingKey { case capacity, index, keys, recency, evictions }
+
+    /// Reads a checkpoint's store, refusing one whose parts disagree: every
+    /// slot's key in the index at that slot and nothing else there, every
+    /// slot once in the recency list. A damaged checkpoint must fail to
+    /// restore rather than evict through a broken list or overfill the index.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        capacity = try c.decode(Int.self, forKey: .capacity)
+        index = try c.decode(HashIndex.self, forKey: .index)
+        keys = try c.decode([UInt64].self, forKey: .keys)
+        recency = try c.decode(RecencyList.self, forKey: .recency)
+        evictions = try c.decode(Int.self, forKey: .evictions)
+        guard capacity >= 1, index.capacity == capacity, keys.count <= capacity, evictions >= 0,
+            recency.slotCount == keys.count, let chains = recency.chains(), chains.linked == keys.count,
+            index.count == keys.count, keys.indices.allSatisfy({ keys[$0] != 0 && index.find(keys[$0]) == Int32($0) })
+        else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "keyed store: \(keys.count) keys, \(index.count) indexed, capacity \(capacity), not one slot each"))
+        }
+    }
+}

@@ -101,3 +101,37 @@ extension RecencyList {
         }
     }
 }
+
+extension RecencyList {
+    /// Slots with room made by `addSlot`.
+    var slotCount: Int { links.count }
+
+    /// Checks a decoded list against what the stores' surgery relies on: from
+    /// `mostRecent` the `older` links run through distinct slots to
+    /// `leastRecent`, each slot's `newer` pointing back, and the free list
+    /// from `freeHead` runs through other distinct slots. Returns how many
+    /// slots each holds, or nil when they are not such lists.
+    func chains(freeHead: Int32 = -1) -> (linked: Int, free: Int)? {
+        var seen = [Bool](repeating: false, count: links.count)
+        var linked = 0
+        var previous: Int32 = -1
+        var s = mostRecent
+        while s >= 0 {
+            guard !seen[Int(s)], links[Int(s)].newer == previous else { return nil }
+            seen[Int(s)] = true
+            linked += 1
+            previous = s
+            s = links[Int(s)].older
+        }
+        guard previous == leastRecent else { return nil }
+        var free = 0
+        var f = freeHead
+        while f >= 0 {
+            guard Int(f) < links.count, !seen[Int(f)] else { return nil }
+            seen[Int(f)] = true
+            free += 1
+            f = links[Int(f)].older
+        }
+        return (linked, free)
+    }
+}

@@ -204,3 +204,45 @@ public struct RollingWindows: Sendable, Codable {
         p[k] = new
     }
 }
+
+extension RollingWindows {
+    private enum CodingKeys: String, CodingKey { case window, ring, sorted, next, counts }
+
+    /// Reads a checkpoint's windows, refusing what the unchecked pushes
+    /// cannot trust: a window of 1…65,536, `window` values of each kind per
+    /// slot, the ring position and count inside the window, and each slot's
+    /// sorted run ascending and holding exactly the ring's values (a push
+    /// looks the leaving value up in it, and writes where it finds it).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        window = try c.decode(Int.self, forKey: .window)
+        ring = try c.decode([Float].self, forKey: .ring)
+        sorted = try c.decode([Float].self, forKey: .sorted)
+        next = try c.decode([Int32].self, forKey: .next)
+        counts = try c.decode([Int32].self, forKey: .counts)
+        func refuse(_ what: String) -> DecodingError {
+            .dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "rolling windows: \(what)"))
+        }
+        let values = counts.count.multipliedReportingOverflow(by: window)
+        guard window >= 1, window <= 65_536, !values.overflow, ring.count == values.partialValue,
+            sorted.count == values.partialValue, next.count == counts.count
+        else { throw refuse("\(counts.count) slots of window \(window) in \(ring.count) values") }
+        var run: [Float] = []
+        run.reserveCapacity(window)
+        for slot in counts.indices {
+            let n = Int(counts[slot])
+            let base = slot * window
+            guard n >= 0, n <= window, next[slot] >= 0, Int(next[slot]) < window, n == window || next[slot] == 0 else {
+                throw refuse("slot \(slot) holds \(n) values, next \(next[slot]), in a window of \(window)")
+            }
+            run.removeAll(keepingCapacity: true)
+            run.append(contentsOf: ring[base..<(base + n)])
+            run.sort()
+            for i in 0..<n {
+                guard !sorted[base + i].isNaN, sorted[base + i] == run[i], i == 0 || sorted[base + i - 1] <= sorted[base + i] else {
+                    throw refuse("slot \(slot)'s sorted values are not its window's")
+                }
+            }
+        }
+    }
+}

@@ -116,3 +116,43 @@ public struct HashIndex: Sendable, Codable {
         count = 0
     }
 }
+
+extension HashIndex {
+    private enum CodingKeys: String, CodingKey { case keys, values, mask, count, capacity }
+
+    /// Reads a checkpoint's table, refusing one the lookups cannot trust: the
+    /// buckets a power of two and at most half full (so every probe ends),
+    /// `count` the keys really there, every value a slot below `capacity`,
+    /// and every key found where a lookup looks for it, once. A damaged
+    /// checkpoint must fail to restore, not loop or trap on the first event.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        keys = try c.decode([UInt64].self, forKey: .keys)
+        values = try c.decode([Int32].self, forKey: .values)
+        mask = try c.decode(Int.self, forKey: .mask)
+        count = try c.decode(Int.self, forKey: .count)
+        capacity = try c.decode(Int.self, forKey: .capacity)
+        func refuse(_ what: String) -> DecodingError {
+            .dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: "hash index: \(what)"))
+        }
+        guard capacity >= 0 && capacity < Int(Int32.max) else { throw refuse("capacity \(capacity) out of range") }
+        let buckets = keys.count
+        guard buckets >= 16, buckets & (buckets - 1) == 0, values.count == buckets, mask == buckets - 1 else {
+            throw refuse("\(buckets) buckets, \(values.count) values and mask \(mask) do not fit together")
+        }
+        var held = 0
+        for i in 0..<buckets where keys[i] != 0 {
+            held += 1
+            guard values[i] >= 0 && Int(values[i]) < capacity else { throw refuse("slot \(values[i]) outside \(capacity)") }
+        }
+        guard held == count, count <= capacity, count * 2 <= buckets else {
+            throw refuse("\(held) keys in \(buckets) buckets, count \(count), capacity \(capacity)")
+        }
+        // A lookup for each key stops at that key's own bucket: it is reachable and held once.
+        for i in 0..<buckets where keys[i] != 0 {
+            var j = Int(truncatingIfNeeded: keys[i]) & mask
+            while keys[j] != keys[i] && keys[j] != 0 { j = (j + 1) & mask }
+            guard j == i else { throw refuse("a key is not where a lookup finds it, or held twice") }
+        }
+    }
+}

@@ -46,7 +46,13 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
     private let state = Mutex(Progress())
     private let queue = Mutex<[Op]>([])
     private let items = DispatchSemaphore(value: 0)
-    private let room: DispatchSemaphore
+    /// Slots free in the queue. A block takes all it needs at once, and may
+    /// take it while fewer are free (the count goes below zero), so the queue
+    /// holds at most `slots` plus one block per part. Taking slots one at a
+    /// time let several parts each hold some while none held enough, with
+    /// nothing queued to give any back: a deadlock.
+    private let room: Mutex<Int>
+    private let roomFreed = DispatchSemaphore(value: 0)
     private let finished = DispatchSemaphore(value: 0)
 
     enum Op {
@@ -66,7 +72,7 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
         self.maxQueued = maxQueued
         slotBytes = Swift.max(1, blockSize / Self.slotsPerBlock)
         slots = maxQueued * Self.slotsPerBlock
-        room = DispatchSemaphore(value: slots)
+        room = Mutex(slots)
         id = try database.transaction { () throws(StoreError) -> Int64 in
             try Self.removeUnfinished(database, kind: kind)
             let insert = try database.prepare(
@@ -115,20 +121,16 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
 
     /// The parts' writers hand their blocks over here (waiting for room).
     fileprivate func send(part: Int, seq: Int, raw: Int, data: [UInt8]) throws {
-        let need = Swift.min(slots, Swift.max(1, (data.count + slotBytes - 1) / slotBytes))
-        var taken = 0
-        func giveBack() { for _ in 0..<taken { room.signal() } }
-        while taken < need {
-            if room.wait(timeout: .now() + .milliseconds(50)) == .success {
-                taken += 1
-            } else if let f = failure {
-                giveBack()
-                throw CheckpointStreamError("the checkpoint was not written: \(f)")
+        let need = Swift.max(1, (data.count + slotBytes - 1) / slotBytes)
+        while true {
+            if let f = failure { throw CheckpointStreamError("the checkpoint was not written: \(f)") }
+            let taken = room.withLock { free -> Bool in
+                guard free > 0 else { return false }
+                free -= need
+                return true
             }
-        }
-        if let f = failure {
-            giveBack()
-            throw CheckpointStreamError("the checkpoint was not written: \(f)")
+            if taken { break }
+            _ = roomFreed.wait(timeout: .now() + .milliseconds(50))
         }
         enqueue(.block(part: part, seq: seq, raw: raw, data: data, slots: need))
     }
@@ -156,7 +158,8 @@ public final class CheckpointWrite: @unchecked Sendable {  // state behind `stat
             let op = queue.withLock { $0.removeFirst() }
             switch op {
             case .block(let part, let seq, let raw, let data, let slots):
-                for _ in 0..<slots { room.signal() }
+                room.withLock { $0 += slots }
+                roomFreed.signal()
                 guard failure == nil else { continue }
                 do {
                     if insert == nil {

@@ -35,7 +35,7 @@ private func removeDatabase(_ path: String) {
             }
         }
         for t in threads { t.start() }
-        while !w.isWritten && w.failure == nil { usleep(1000) }
+        try #require(Self.waitUntilWritten(w), "the parts were not written within 60 s")
         #expect(w.failure == nil)
         if commit {
             w.commit(takenAt: Timestamp(epochMilliseconds: 1_000), watermark: Timestamp(nanoseconds: 5), events: events)
@@ -43,6 +43,58 @@ private func removeDatabase(_ path: String) {
             #expect(w.progress.committed)
         }
         return w
+    }
+
+    /// Waits (60 s at most) for every part to be stored or the write to fail.
+    static func waitUntilWritten(_ w: CheckpointWrite) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !w.isWritten && w.failure == nil {
+            if ContinuousClock.now > deadline {
+                w.abort()
+                return false
+            }
+            usleep(1000)
+        }
+        return true
+    }
+
+    /// Many parts at once, each block incompressible and the queue one block
+    /// long: no part waits forever for room another holds. (Parts took room
+    /// slot by slot: several parts could each hold some, none enough, with
+    /// nothing queued to give any back, and the write hung.)
+    @Test func manyPartsWritingAtOnceNeverWaitForEachOther() throws {
+        let path = temporaryPath()
+        defer { removeDatabase(path) }
+        let store = try CheckpointStore(database: try Database(path: path))
+        let parts = 8
+        let w = try store.begin(parts: parts, fingerprint: Self.fingerprint, blockSize: 4096, maxQueued: 1)
+        let sections = (0..<parts).map { p -> [UInt8] in
+            var rng = UInt64(p + 1)
+            return (0..<40_000).map { _ in
+                rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                return UInt8(truncatingIfNeeded: rng >> 56)
+            }
+        }
+        for i in 0..<parts {
+            let part = w.part(i)
+            let bytes = sections[i]
+            Thread {
+                do {
+                    for _ in 0..<4 { try part.section(bytes: bytes) }
+                    try part.close()
+                } catch {
+                    part.fail(error)
+                }
+            }.start()
+        }
+        try #require(Self.waitUntilWritten(w), "the parts were not written within 60 s")
+        w.commit(takenAt: Timestamp(epochMilliseconds: 1_000), watermark: Timestamp(nanoseconds: 5), events: 1)
+        w.wait()
+        let c = try #require(try store.latestStreamed())
+        for i in 0..<parts {
+            let r = try store.part(i, of: c)
+            for _ in 0..<4 { #expect(try r.nextSection() == sections[i]) }
+        }
     }
 
     @Test func partsComeBackSectionBySection() throws {

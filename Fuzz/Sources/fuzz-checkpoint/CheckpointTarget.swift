@@ -16,11 +16,11 @@ import Pipeline
 ///
 /// Checks, besides "no crash": a checkpoint that restores can be taken again,
 /// and that one restores into a fresh engine and gives a checkpoint of the
-/// same size (the bytes can differ only by dictionary order). With
-/// `CHUNKWATCH_FUZZ_CHECKPOINT_EVENTS=1` the restored pipeline also takes
-/// events, ticks and an end of stream, as the daemon would after a restart:
-/// that finds restored states which decode but break a baseline's invariants
-/// (open: Fuzz/Pending/checkpoint, docs/fuzzing.md), so CI leaves it off.
+/// same size (the bytes can differ only by dictionary order). Then the
+/// restored pipeline takes events, ticks and an end of stream, as the daemon
+/// would after a restart: that finds restored states which decode but break
+/// a baseline's invariants (Fuzz/Regressions/checkpoint). With
+/// `CHUNKWATCH_FUZZ_CHECKPOINT_EVENTS=0` it stops after the restores.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
@@ -72,8 +72,8 @@ public func fuzzCheckpoint(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
 }
 
 let feedEvents: Bool = {
-    guard let v = getenv("CHUNKWATCH_FUZZ_CHECKPOINT_EVENTS") else { return false }
-    return String(cString: v) == "1"
+    guard let v = getenv("CHUNKWATCH_FUZZ_CHECKPOINT_EVENTS") else { return true }
+    return String(cString: v) != "0"
 }()
 
 /// Principals of the events fed after a restore: the seeds' checkpoints know

@@ -275,6 +275,8 @@ extension ChangepointDetector {
 
     public func restore(_ bytes: [UInt8]) throws {
         let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        try checkRestored(
+            name, capacity: s.keys.capacity, expected: keys.capacity, slots: s.keys.count, [("states", s.states.count, 1)])
         keys = s.keys
         states = s.states
     }

@@ -377,6 +377,21 @@ extension IntegrityDetector {
 
     public func restore(_ bytes: [UInt8]) throws {
         let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        try checkRestored(
+            name, capacity: s.chunks.capacity, expected: chunks.capacity, slots: s.chunks.slotsInUse,
+            [("chunk copies", s.copies.count, 1)])
+        try checkRestored(
+            name, capacity: s.streams.capacity, expected: streams.capacity, slots: s.streams.slotsInUse,
+            [("streams", s.streamStates.count, 1)])
+        // Streams are copied as raw memory: a direction byte outside the enum is refused before Swift reads it.
+        if let offset = MemoryLayout<Stream>.offset(of: \Stream.dir) {
+            for stream in s.streamStates {
+                let byte = withUnsafeBytes(of: stream) { $0[offset] }
+                guard Int(byte) < Direction.allCases.count else {
+                    throw DamagedDetectorState(description: "\(name): a stream's direction is \(byte)")
+                }
+            }
+        }
         chunks = s.chunks
         copies = s.copies
         streams = s.streams

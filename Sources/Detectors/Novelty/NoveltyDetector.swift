@@ -290,6 +290,12 @@ extension NoveltyDetector {
 
     public func restore(_ bytes: [UInt8]) throws {
         let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        try checkRestored(
+            name, capacity: s.keys.capacity, expected: keys.capacity, slots: s.keys.count,
+            [("profiles", s.profiles.count, 1), ("resources", s.resources.count, maxResources)])
+        guard (0..<168).contains(s.cachedHourOfWeek) else {
+            throw DamagedDetectorState(description: "\(name): hour of the week \(s.cachedHourOfWeek)")
+        }
         keys = s.keys
         profiles = s.profiles
         resources = s.resources

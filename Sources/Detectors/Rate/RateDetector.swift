@@ -267,6 +267,12 @@ extension RateDetector {
 
     public func restore(_ bytes: [UInt8]) throws {
         let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        try checkRestored(
+            name, capacity: s.keys.capacity, expected: keys.capacity, slots: s.keys.count,
+            [("states", s.states.count, 1), ("profile slots", s.profile?.slots ?? s.keys.count, 1)])
+        guard (s.profile == nil) == (profile == nil), s.profile?.width == profile?.width else {
+            throw DamagedDetectorState(description: "\(name): the checkpoint's hour-of-week profile is not this detector's")
+        }
         keys = s.keys
         states = s.states
         profile = s.profile

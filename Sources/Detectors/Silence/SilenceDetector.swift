@@ -262,6 +262,9 @@ extension SilenceDetector {
 
     public func restore(_ bytes: [UInt8]) throws {
         let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        try checkRestored(
+            name, capacity: s.keys.capacity, expected: keys.capacity, slots: s.keys.count,
+            [("rhythms", s.rhythms.count, 1), ("weights", s.weights.count, GapHistogram.bins), ("due", s.due.count, 1)])
         keys = s.keys
         rhythms = s.rhythms
         weights = s.weights

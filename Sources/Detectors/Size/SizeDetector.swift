@@ -153,6 +153,12 @@ extension SizeDetector {
 
     public func restore(_ bytes: [UInt8]) throws {
         let s = try BinaryCoding.decode(Snapshot.self, from: bytes)
+        try checkRestored(
+            name, capacity: s.keys.capacity, expected: keys.capacity, slots: s.keys.count,
+            [("windows", s.windows.slots, 1), ("MAD cache", s.madCache.count, 1), ("MAD ages", s.madAge.count, 1)])
+        guard s.windows.window == windows.window else {
+            throw DamagedDetectorState(description: "\(name): windows of \(s.windows.window) values, the detector keeps \(windows.window)")
+        }
         keys = s.keys
         windows = s.windows
         madCache = s.madCache
