@@ -49,7 +49,17 @@ public final class AlertLifecycle {
             open[key] = o
             return
         }
-        if open[key] != nil { resolve(where: { $0.alert.detector == a.detector && $0.deadline < a.ts }, emit) }
+        // The key's own expired alert resolves first. Only that one: other
+        // expired alerts resolve at the next tick, which every shard sees at
+        // the same place in the stream, so the order of alerts is the same
+        // however keys are spread over workers.
+        if let expired = open.removeValue(forKey: key) {
+            var alert = expired.alert
+            alert.status = .resolved
+            alert.ts = alert.lastTs
+            alert.emittedAt = wallClock()
+            emit(alert)
+        }
         let alert = Alert(
             id: Alert.makeID(detector: a.detector, key: a.keyText, firstTs: a.ts), status: .firing,
             detector: a.detector, severity: a.severity, score: a.score, ts: a.ts, emittedAt: wallClock(),

@@ -56,10 +56,16 @@ public struct DetectorContext: Sendable {
     /// The latest event time of the whole stream so far (not just of this
     /// shard's principals): "now" in event time. At a tick, the tick's time.
     public var watermark: Timestamp
+    /// The time of the stream's first event (`.max` before it), the same in
+    /// every shard: what "since the stream began" is measured from.
+    public var streamStart: Timestamp
 
-    public init(symbols: SymbolTable, watermark: Timestamp = Timestamp(nanoseconds: .min)) {
+    public init(
+        symbols: SymbolTable, watermark: Timestamp = Timestamp(nanoseconds: .min), streamStart: Timestamp = Timestamp(nanoseconds: .max)
+    ) {
         self.symbols = symbols
         self.watermark = watermark
+        self.streamStart = streamStart
     }
 }
 

@@ -44,14 +44,16 @@ public final class Engine {
         // are made, so the per-event path makes none: ticks are rare, and the
         // event's alerts are collected through a pointer to `pending`.
         if sequencer.tickDue(at: event.ts) {
+            let start = sequencer.streamStart
             sequencer.advance(to: event.ts) { tick, seq in
-                shard.handle(ShardMessage(kind: .tick, seq: seq, watermark: tick, event: .empty), collect)
+                shard.handle(ShardMessage(kind: .tick, seq: seq, watermark: tick, streamStart: start, event: .empty), collect)
                 emitPending()
             }
         } else {
             sequencer.advance(to: event.ts) { _, _ in }
         }
-        let m = ShardMessage(kind: .event, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: event)
+        let m = ShardMessage(
+            kind: .event, seq: sequencer.nextSeq(), watermark: sequencer.watermark, streamStart: sequencer.streamStart, event: event)
         let top = withUnsafeMutablePointer(to: &pending) { pending in
             shard.handle(m, scores: scores) { pending.pointee.append($0) }
         }
@@ -66,7 +68,7 @@ public final class Engine {
         e.principal = principal
         // A line rejected before its time was read counts at the stream's "now".
         e.ts = ts ?? sequencer.watermark
-        shard.handle(ShardMessage(kind: .rejected, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e), collect)
+        shard.handle(ShardMessage(kind: .rejected, seq: sequencer.nextSeq(), watermark: sequencer.watermark, streamStart: sequencer.streamStart, event: e), collect)
     }
 
     /// Counts `count` events of `principal` a tap reported dropped at `ts`, for
@@ -78,7 +80,7 @@ public final class Engine {
         e.principal = principal
         e.size = count
         e.ts = sequencer.dropReportTime(ts)
-        shard.handle(ShardMessage(kind: .dropped, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e), collect)
+        shard.handle(ShardMessage(kind: .dropped, seq: sequencer.nextSeq(), watermark: sequencer.watermark, streamStart: sequencer.streamStart, event: e), collect)
     }
 
     /// Ends the stream: every open alert resolves with its final count.

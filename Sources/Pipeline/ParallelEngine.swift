@@ -120,8 +120,10 @@ public final class ParallelEngine {
     public func process(_ event: ChunkEvent) {
         eventsProcessed += 1
         var ticked = false
+        // A tick before the first event (none is sent) would not know the start; after it, this is it.
+        let start = sequencer.streamStart
         sequencer.advance(to: event.ts) { tick, seq in
-            let m = ShardMessage(kind: .tick, seq: seq, watermark: tick, event: .empty)
+            let m = ShardMessage(kind: .tick, seq: seq, watermark: tick, streamStart: start, event: .empty)
             for w in workers { w.current.messages.append(m) }
             ticked = true
         }
@@ -139,7 +141,9 @@ public final class ParallelEngine {
         }
         let w = worker(for: event.principal)
         w.current.messages.append(
-            ShardMessage(kind: .event, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: event))
+            ShardMessage(
+                kind: .event, seq: sequencer.nextSeq(), watermark: sequencer.watermark, streamStart: sequencer.streamStart,
+                event: event))
         if w.current.messages.count >= batchSize {
             send(w)
             release()
@@ -154,7 +158,8 @@ public final class ParallelEngine {
         // A line rejected before its time was read counts at the stream's "now".
         e.ts = ts ?? sequencer.watermark
         let w = worker(for: principal)
-        w.current.messages.append(ShardMessage(kind: .rejected, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e))
+        w.current.messages.append(ShardMessage(
+                kind: .rejected, seq: sequencer.nextSeq(), watermark: sequencer.watermark, streamStart: sequencer.streamStart, event: e))
     }
 
     /// Counts `count` events of `principal` a tap reported dropped at `ts`, for
@@ -166,7 +171,8 @@ public final class ParallelEngine {
         e.size = count
         e.ts = sequencer.dropReportTime(ts)
         let w = worker(for: principal)
-        w.current.messages.append(ShardMessage(kind: .dropped, seq: sequencer.nextSeq(), watermark: sequencer.watermark, event: e))
+        w.current.messages.append(ShardMessage(
+                kind: .dropped, seq: sequencer.nextSeq(), watermark: sequencer.watermark, streamStart: sequencer.streamStart, event: e))
         // A report may name thousands of principals: batches stay bounded as for events.
         if w.current.messages.count >= batchSize {
             send(w)

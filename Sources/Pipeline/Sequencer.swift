@@ -8,6 +8,8 @@ struct Sequencer: Codable {
     let width: BucketWidth
     private(set) var seq: Int64 = 0
     private(set) var watermark = Timestamp(nanoseconds: .min)
+    /// The first event's time (`.max` before it), for `ShardMessage.streamStart`.
+    private(set) var streamStart = Timestamp(nanoseconds: .max)
     /// The last tick boundary sent.
     private var lastTick: Int64 = .min
     /// After a jump in event time, at most this many ticks are sent (the last
@@ -25,6 +27,7 @@ struct Sequencer: Codable {
     /// tick boundary crossed (before the event that crossed it) and the tick's
     /// stream position.
     mutating func advance(to ts: Timestamp, _ tick: (Timestamp, Int64) -> Void) {
+        if streamStart.nanoseconds == .max { streamStart = ts }
         guard ts > watermark else { return }
         let boundary = tickBoundary(ts)
         if lastTick == .min {

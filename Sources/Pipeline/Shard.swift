@@ -39,6 +39,7 @@ final class Shard {
         _ m: ShardMessage, scores: UnsafeMutableBufferPointer<Double>? = nil, _ emit: (TaggedAlert) -> Void
     ) -> Double {
         context.watermark = m.watermark
+        context.streamStart = m.streamStart
         switch m.kind {
         case .event:
             eventsProcessed += 1

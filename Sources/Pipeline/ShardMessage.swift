@@ -21,14 +21,20 @@ public struct ShardMessage: Sendable {
     public var seq: Int64
     /// The stream's latest event time when this message was read.
     public var watermark: Timestamp
+    /// The time of the stream's first event (`.max` before it): the same in
+    /// every shard at the same place in the stream, however many shards there are.
+    public var streamStart: Timestamp
     /// The event (for `.rejected`, only `principal` and `ts` mean anything;
     /// for `.dropped`, `principal`, `ts` and `size`, the number of events dropped).
     public var event: ChunkEvent
 
-    public init(kind: Kind, seq: Int64, watermark: Timestamp, event: ChunkEvent) {
+    public init(
+        kind: Kind, seq: Int64, watermark: Timestamp, streamStart: Timestamp = Timestamp(nanoseconds: .max), event: ChunkEvent
+    ) {
         self.kind = kind
         self.seq = seq
         self.watermark = watermark
+        self.streamStart = streamStart
         self.event = event
     }
 }

@@ -50,6 +50,24 @@ import Testing
         #expect(out[2].id != out[0].id)
     }
 
+    /// A key that fires again after its cooldown resolves its own alert
+    /// first, and only its own: another key's expired alert waits for the
+    /// next tick, which every shard sees at the same place in the stream.
+    /// (It used to resolve every expired alert of the detector in the shard,
+    /// so which alerts resolved when depended on how keys were sharded.)
+    @Test func firingAgainResolvesOnlyThatKeysExpiredAlert() {
+        let life = AlertLifecycle(symbols: symbols)
+        var out: [Alert] = []
+        life.record(anomaly(t0, key: 1), { out.append($0) })
+        life.record(anomaly(t0, key: 2), { out.append($0) })
+        life.record(anomaly(t0 + .seconds(3600), key: 1), { out.append($0) })
+        #expect(out.map(\.status) == [.firing, .firing, .resolved, .firing])
+        #expect(out[2].id == out[0].id, "key 1's own alert resolved")
+        #expect(life.openCount == 2, "key 2's expired alert is still open until the next tick")
+        life.advance(to: t0 + .seconds(3601)) { out.append($0) }
+        #expect(out.last?.id == out[1].id && out.last?.status == .resolved)
+    }
+
     @Test func idsAreDeterministic() {
         let a = Alert.makeID(detector: "size", key: "svc|pg://x|in", firstTs: t0)
         #expect(a == Alert.makeID(detector: "size", key: "svc|pg://x|in", firstTs: t0))

@@ -77,7 +77,7 @@ public final class NoveltyDetector: Detector {
     private var cachedHourOfWeek = 0
 
     private static let hourNanos: Int64 = 3_600_000_000_000
-    /// The engine's tick interval: a tick at T vouches for an event before T.
+    /// Without a pipeline's stream start: a tick at T vouches for an event before T − 10 s.
     private static let tickNanos: Int64 = 10_000_000_000
     static let binaryScore = 0.75
 
@@ -96,9 +96,10 @@ public final class NoveltyDetector: Detector {
 
     public var keyStats: (tracked: Int, evicted: Int) { (keys.count, keys.evictions) }
 
-    /// Every shard must agree on when the stream began. Its first event's
-    /// watermark, or a tick 10 s after one, floored to the minute, is the same
-    /// in every shard when ticks fall on whole 10 s.
+    /// Every shard must agree on when the stream began: the pipeline says,
+    /// on every message (`DetectorContext.streamStart`, the first event's
+    /// time, whatever the tick). Fed directly, without a pipeline, the
+    /// detector takes the earliest time it sees, floored to the minute.
     @inline(__always)
     private func noteStreamTime(_ t: Int64) {
         if t < streamStart { streamStart = Swift.min(streamStart, Self.floor(t, .minute)) }
@@ -111,13 +112,17 @@ public final class NoveltyDetector: Detector {
     }
 
     public func advance(context: DetectorContext, anomalies: inout [Anomaly]) {
-        if context.watermark.nanoseconds != .min { noteStreamTime(context.watermark.nanoseconds.clampedSubtracting(Self.tickNanos)) }
+        if context.streamStart.nanoseconds != .max {
+            noteStreamTime(context.streamStart.nanoseconds)
+        } else if context.watermark.nanoseconds != .min {
+            noteStreamTime(context.watermark.nanoseconds.clampedSubtracting(Self.tickNanos))
+        }
     }
 
     public func observe(_ event: ChunkEvent, context: DetectorContext, anomalies: inout [Anomaly]) -> Double {
         let t = event.ts.nanoseconds
         let now = Swift.max(context.watermark.nanoseconds, t)
-        noteStreamTime(now)
+        noteStreamTime(context.streamStart.nanoseconds != .max ? context.streamStart.nanoseconds : now)
         let how = hourOfWeek(t)
         let (slot, isNew) = keys.slot(for: event.principal.rawValue)
         if isNew {
