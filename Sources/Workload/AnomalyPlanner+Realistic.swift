@@ -107,7 +107,10 @@ extension AnomalyPlanner {
 
     /// 3–10 chunks within 1–10 minutes to a sensitive resource, sized like the main one.
     private mutating func placeNewResourceOnService() {
-        guard let p = pick(serviceFirst) else { return skip(.novelty, "no service free for new_resource") }
+        // A job's trickle runs round the clock too, so it can hold one when no service is free.
+        guard let p = pick(serviceFirst + [{ $0.role == .batch }]) else {
+            return skip(.novelty, "no service or job free for new_resource")
+        }
         let length = Int64(rng.int(in: 60...600)) * Population.second
         guard let t0 = randomTime(from: earliest, to: end - length) else { return skip(.novelty, "run too short for new_resource") }
         used[p] = true
@@ -129,7 +132,7 @@ extension AnomalyPlanner {
     /// 1–3 chunks 600–2,000× the usual size within a minute, on the key with
     /// the largest usual size: well past its bulk mode (at most ~250×).
     private mutating func placeSizeSpike() {
-        guard let p = pick(serviceFirst) else { return skip(.size, "no service free for size_spike") }
+        guard let p = pick(serviceFirst + [{ $0.role == .batch }]) else { return skip(.size, "no service or job free for size_spike") }
         guard let t0 = randomTime(from: earliest, to: end - 60 * Population.second) else {
             return skip(.size, "run too short for size_spike")
         }

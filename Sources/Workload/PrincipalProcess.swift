@@ -74,7 +74,8 @@ struct PrincipalProcess: Sendable {
         refreshNextTime()
     }
 
-    /// Appends this principal's next line; false when it has none left.
+    /// Appends this principal's next line; false when it has none left
+    /// (`nextTime` is then `.max`) or none due yet (`nextTime` moved on).
     mutating func emit(into out: inout OutputBuffer) -> Bool {
         while true {
             let injectedTime = nextInjectedTime
@@ -88,7 +89,19 @@ struct PrincipalProcess: Sendable {
                 nextTime = .max
                 return false
             }
-            if injectedTime <= nextArrival { produceInjected() } else { producePrimary() }
+            if injectedTime <= nextArrival {
+                produceInjected()
+            } else if realistic {
+                // A dropped chunk (its session reached a muted minute) writes
+                // nothing; hand back to the merge with the new next time rather
+                // than write a later chunk ahead of other principals' earlier ones.
+                if !produceSessionChunk() {
+                    refreshNextTime()
+                    return false
+                }
+            } else {
+                producePrimary()
+            }
         }
     }
 
@@ -169,7 +182,6 @@ struct PrincipalProcess: Sendable {
     // MARK: - Chunks
 
     private mutating func producePrimary() {
-        if realistic { return produceSessionChunk() }
         let t = nextArrival
         var r = 0
         if profile.regularResourceCount > 1 {
@@ -183,8 +195,10 @@ struct PrincipalProcess: Sendable {
         scheduleArrival(after: t)
     }
 
-    /// A realistic principal's next regular chunk, on its session's connection.
-    private mutating func produceSessionChunk() {
+    /// A realistic principal's next regular chunk, on its session's connection;
+    /// false when the one due was dropped.
+    private mutating func produceSessionChunk() -> Bool {
+        defer { nextArrival = traffic.nextTime }
         if let c = traffic.next() {
             arrivalRate = c.rate
             // Session connections count down from the top of the 24-bit space,
@@ -193,8 +207,9 @@ struct PrincipalProcess: Sendable {
             var o = observation(at: c.time, conn: conn, seq: c.seq, resource: c.resource, outbound: c.outbound)
             o.size = sampleSize(key: c.resource * 2 + (c.outbound ? 1 : 0), at: c.time)
             publish(o)
+            return true
         }
-        nextArrival = traffic.nextTime
+        return false
     }
 
     private mutating func produceInjected() {
