@@ -97,7 +97,9 @@ struct EvalTests {
         for k in kinds {
             for s in k["scenarios"] as? [[String: Any]] ?? [] { scenarios.append(s["scenario"] as? String ?? s["kind"] as? String ?? "") }
         }
-        for name in ["burst", "moderate_rise", "late_work", "night_activity", "replica_stop", "service_stop", "size_spike"] {
+        // Six hours from Monday 00:00 hold no person's close after the warm-up,
+        // so late_work is left out here (WorkloadTests place it).
+        for name in ["burst", "moderate_rise", "night_activity", "replica_stop", "service_stop", "size_spike"] {
             #expect(scenarios.contains(name), "no \(name) row: \(scenarios)")
         }
     }
