@@ -5,8 +5,10 @@
 /// think times. Steady principals hold an empty one and never call it.
 ///
 /// Its own random stream, so the planner's and the process's draws are
-/// untouched by it. Active sessions live in one array reserved up front: the
-/// hot path appends, swaps out and scans, and allocates nothing.
+/// untouched by it. Active sessions live in one array reserved up front for
+/// the usual handful (640 bytes); it grows only past the most the principal
+/// ever had at once, so the hot path appends, swaps out and scans without
+/// allocating.
 struct SessionTraffic: Sendable {
     private static let step = Population.minute
     /// Beyond this many sessions at once a new one is not started (a bound on
@@ -100,7 +102,7 @@ struct SessionTraffic: Sendable {
         outShare = profile.outShare
         self.end = end
         rng = WorkloadRandom(seed: seed, stream: 0x3000_0000 &+ UInt64(profile.index))
-        sessions.reserveCapacity(Self.maxSessions)
+        sessions.reserveCapacity(16)
         nextStart = sessionStart(after: start - 1)
         refresh()
     }
