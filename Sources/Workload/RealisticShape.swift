@@ -21,7 +21,6 @@ struct RealisticShape: Sendable {
         case weeklyJob
     }
 
-    /// Minutes of local time; `plan(localDay:)` turns them into a day's times.
     static let minute = Population.minute
     static let hour = Population.hour
     static let day = Population.day
