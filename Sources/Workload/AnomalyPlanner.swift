@@ -10,23 +10,25 @@ import ChunkModel
 /// default the first quarter of the run and not before hour 2), so detectors
 /// have a baseline to compare against.
 struct AnomalyPlanner {
-    private typealias Time = Int64
+    typealias Time = Int64
     private static let second = Population.second
     private static let minute = Population.minute
     private static let hour = Population.hour
     /// The most a sink copy can trail its gateway copy (hop delay 1–20 ms, FIFO).
     static let maxHopDelay: Int64 = 20_000_000
 
-    private var rng: WorkloadRandom
-    private let start: Time
-    private let end: Time
+    // Internal rather than private for the realistic profile's placements
+    // (AnomalyPlanner+Realistic.swift).
+    var rng: WorkloadRandom
+    let start: Int64
+    let end: Int64
     /// The earliest an anomaly may begin.
-    private let earliest: Time
-    private(set) var profiles: [PrincipalProfile]
-    private(set) var injections: [Injections]
-    private(set) var labels: [LabelWindow] = []
-    private(set) var unplaced: [UnplacedAnomaly] = []
-    private var used: [Bool]
+    let earliest: Int64
+    var profiles: [PrincipalProfile]
+    var injections: [Injections]
+    var labels: [LabelWindow] = []
+    var unplaced: [UnplacedAnomaly] = []
+    var used: [Bool]
 
     init(config: WorkloadConfig, profiles: [PrincipalProfile]) {
         rng = WorkloadRandom(seed: config.seed, stream: 0xA40A)
@@ -56,7 +58,7 @@ struct AnomalyPlanner {
 
     // MARK: - Kinds
 
-    private mutating func placeIntegrity() {
+    mutating func placeIntegrity() {
         guard let p = pick([{ $0.role == .service && $0.twoHop }, { $0.twoHop }]) else {
             return skip(.integrity, "no two-hop principal free (needs at least 2 principals)")
         }
@@ -153,7 +155,7 @@ struct AnomalyPlanner {
     }
 
     /// The main resource's replies grow by ×1.6–2.5 for the rest of the run.
-    private mutating func placeChangepoint() {
+    mutating func placeChangepoint() {
         let latest = end - max(Self.hour, (end - start) / 10)
         let activeLate: (PrincipalProfile) -> Bool = { p in
             !p.schedule.sessions(from: latest, days: 1, where: { $0.end > latest }).isEmpty
@@ -235,7 +237,7 @@ struct AnomalyPlanner {
     // MARK: - Helpers
 
     /// A free principal from the first preference class that has one.
-    private mutating func pick(_ preferences: [(PrincipalProfile) -> Bool]) -> Int? {
+    mutating func pick(_ preferences: [(PrincipalProfile) -> Bool]) -> Int? {
         for accepts in preferences {
             let candidates = profiles.indices.filter { !used[$0] && accepts(profiles[$0]) }
             if !candidates.isEmpty { return candidates[rng.int(below: candidates.count)] }
@@ -244,30 +246,31 @@ struct AnomalyPlanner {
     }
 
     /// A whole-millisecond instant in [a, b], or nil when the interval is empty.
-    private mutating func randomTime(from a: Time, to b: Time) -> Time? {
+    mutating func randomTime(from a: Time, to b: Time) -> Time? {
         let lo = (a + 999_999) / 1_000_000
         let hi = b / 1_000_000
         guard hi >= lo else { return nil }
         return (lo + Time(rng.int(below: Int(hi - lo) + 1))) * 1_000_000
     }
 
-    private mutating func inject(_ chunks: [InjectedChunk], on p: Int, kind: AnomalyKind) {
+    mutating func inject(_ chunks: [InjectedChunk], on p: Int, kind: AnomalyKind, scenario: RealisticScenario? = nil) {
         used[p] = true
         injections[p].chunks.append(contentsOf: chunks)
         injections[p].chunks.sort { $0.time < $1.time }
         // The sink copy of the last chunk trails it by at most the hop delay.
         let tail = profiles[p].twoHop ? AnomalyPlanner.maxHopDelay : 0
-        label(p, chunks.first!.time, chunks.last!.time + tail, kind)
+        guard let first = chunks.first, let last = chunks.last else { return }
+        label(p, first.time, last.time + tail, kind, scenario: scenario)
     }
 
-    private mutating func label(_ p: Int, _ a: Time, _ b: Time, _ kind: AnomalyKind) {
+    mutating func label(_ p: Int, _ a: Time, _ b: Time, _ kind: AnomalyKind, scenario: RealisticScenario? = nil) {
         labels.append(
             LabelWindow(
                 principal: profiles[p].name, start: Timestamp(nanoseconds: a), end: Timestamp(nanoseconds: b),
-                kind: kind))
+                kind: kind, scenario: scenario?.rawValue))
     }
 
-    private mutating func skip(_ kind: AnomalyKind, _ reason: String) {
+    mutating func skip(_ kind: AnomalyKind, _ reason: String) {
         unplaced.append(UnplacedAnomaly(kind: kind, reason: reason))
     }
 }

@@ -8,12 +8,17 @@ public struct LabelWindow: Sendable, Hashable {
     public var start: Timestamp
     public var end: Timestamp
     public var kind: AnomalyKind
+    /// Which way the kind was injected, when the profile has several
+    /// (`RealisticScenario`'s names); nil for `steady`, whose labels stay as
+    /// they always were.
+    public var scenario: String?
 
-    public init(principal: String, start: Timestamp, end: Timestamp, kind: AnomalyKind) {
+    public init(principal: String, start: Timestamp, end: Timestamp, kind: AnomalyKind, scenario: String? = nil) {
         self.principal = principal
         self.start = start
         self.end = end
         self.kind = kind
+        self.scenario = scenario
     }
 
     /// Whether an event time falls in the window, compared at the millisecond
@@ -23,7 +28,8 @@ public struct LabelWindow: Sendable, Hashable {
         return ms >= start.epochMilliseconds && ms <= end.epochMilliseconds
     }
 
-    /// `{"principal":"svc-a","start":"…","end":"…","kind":"rate"}` and `\n`.
+    /// `{"principal":"svc-a","start":"…","end":"…","kind":"rate"}` and `\n`,
+    /// with `,"scenario":"burst"` before the brace when there is one.
     public func writeJSON(to out: inout OutputBuffer) {
         out.append("{\"principal\":")
         out.append(jsonString: principal)
@@ -33,7 +39,13 @@ public struct LabelWindow: Sendable, Hashable {
         end.writeRFC3339Milliseconds(to: &out)
         out.append("\",\"kind\":\"")
         out.append(kind.rawValue)
-        out.append("\"}\n")
+        if let scenario {
+            out.append("\",\"scenario\":")
+            out.append(jsonString: scenario)
+            out.append("}\n")
+        } else {
+            out.append("\"}\n")
+        }
     }
 
     public var jsonLine: String {

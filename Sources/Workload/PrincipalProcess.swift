@@ -8,6 +8,11 @@ import ChunkModel
 /// Poisson process because the exponential gap has no memory. Sink copies and
 /// injected chunks wait in a short sorted queue, so whatever the principal
 /// emits comes out in time order.
+///
+/// A realistic principal's regular chunks come from its `SessionTraffic`
+/// instead, each session on a connection of its own, and its sizes from a
+/// mixture with a bulk mode; the steady path never touches either, so its
+/// draws and bytes stay as they were.
 struct PrincipalProcess: Sendable {
     private static let idleTimeout: Int64 = 5 * Population.minute
     private static let diurnalStep: Int64 = 5 * Population.minute
@@ -36,6 +41,10 @@ struct PrincipalProcess: Sendable {
     private var lastSinkTime: Int64 = .min
     /// The expected-checksum chunk of an integrity injection, which the replay repeats.
     private var lastInjected: Observation?
+    /// Realistic principals only: their sessions, and per key the bulk mode of sizes.
+    private let realistic: Bool
+    private var traffic = SessionTraffic()
+    private let bulk: [RealisticShape.BulkMode]
 
     /// When this principal's next line is due; `.max` once it is done.
     private(set) var nextTime: Int64 = .max
@@ -48,12 +57,25 @@ struct PrincipalProcess: Sendable {
         self.injections = injections
         self.connections = Array(repeating: Connection(), count: profile.resources.count)
         self.day = profile.schedule.firstDay
-        self.daySessions = profile.schedule.sessions(onDay: day)
-        scheduleArrival(after: start)
+        if let shape = profile.realistic {
+            self.realistic = true
+            self.daySessions = []
+            self.bulk = shape.bulk
+            traffic = SessionTraffic(
+                profile: profile, shape: shape, windows: injections.rateWindows, seed: seed, start: start,
+                end: profile.schedule.end)
+            nextArrival = traffic.nextTime
+        } else {
+            self.realistic = false
+            self.daySessions = profile.schedule.sessions(onDay: day)
+            self.bulk = []
+            scheduleArrival(after: start)
+        }
         refreshNextTime()
     }
 
-    /// Appends this principal's next line; false when it has none left.
+    /// Appends this principal's next line; false when it has none left
+    /// (`nextTime` is then `.max`) or none due yet (`nextTime` moved on).
     mutating func emit(into out: inout OutputBuffer) -> Bool {
         while true {
             let injectedTime = nextInjectedTime
@@ -67,7 +89,19 @@ struct PrincipalProcess: Sendable {
                 nextTime = .max
                 return false
             }
-            if injectedTime <= nextArrival { produceInjected() } else { producePrimary() }
+            if injectedTime <= nextArrival {
+                produceInjected()
+            } else if realistic {
+                // A dropped chunk (its session reached a muted minute) writes
+                // nothing; hand back to the merge with the new next time rather
+                // than write a later chunk ahead of other principals' earlier ones.
+                if !produceSessionChunk() {
+                    refreshNextTime()
+                    return false
+                }
+            } else {
+                producePrimary()
+            }
         }
     }
 
@@ -161,6 +195,23 @@ struct PrincipalProcess: Sendable {
         scheduleArrival(after: t)
     }
 
+    /// A realistic principal's next regular chunk, on its session's connection;
+    /// false when the one due was dropped.
+    private mutating func produceSessionChunk() -> Bool {
+        defer { nextArrival = traffic.nextTime }
+        if let c = traffic.next() {
+            arrivalRate = c.rate
+            // Session connections count down from the top of the 24-bit space,
+            // apart from the per-resource ones that injected chunks use.
+            let conn = connectionID(0xFF_FFFF &- (c.session & 0x7F_FFFF))
+            var o = observation(at: c.time, conn: conn, seq: c.seq, resource: c.resource, outbound: c.outbound)
+            o.size = sampleSize(key: c.resource * 2 + (c.outbound ? 1 : 0), at: c.time)
+            publish(o)
+            return true
+        }
+        return false
+    }
+
     private mutating func produceInjected() {
         let chunk = injections.chunks[injectedCursor]
         injectedCursor += 1
@@ -218,13 +269,18 @@ struct PrincipalProcess: Sendable {
             c.seqIn += 1
         }
         connections[r] = c
+        return observation(at: t, conn: c.id, seq: seq, resource: r, outbound: outbound)
+    }
+
+    /// The chunk's checksum and op drawn, in the order the steady stream has always drawn them.
+    private mutating func observation(at t: Int64, conn: UInt64, seq: Int64, resource r: Int, outbound: Bool) -> Observation {
         let checksum = UInt32(truncatingIfNeeded: rng.next() >> 32)
         let u = rng.uniform()
         let op: UInt8 =
             u < profile.adminShare
             ? 3 : u < profile.adminShare + 0.01 ? 2 : u < profile.adminShare + 0.01 + profile.writeShare ? 1 : 0
         return Observation(
-            time: t, size: 0, conn: c.id, seq: seq, rate: arrivalRate, checksum: checksum,
+            time: t, size: 0, conn: conn, seq: seq, rate: arrivalRate, checksum: checksum,
             expectedChecksum: checksum, hasExpectedChecksum: profile.twoHop, resource: Int32(r),
             outbound: outbound, op: op, hop: .unnamed)
     }
@@ -232,6 +288,12 @@ struct PrincipalProcess: Sendable {
     private mutating func sampleSize(key: Int, at t: Int64) -> Int64 {
         var logMedian = profile.keyLogMedian[key]
         if let shift = injections.sizeShift, shift.key == key, t >= shift.at { logMedian += shift.logFactor }
+        if realistic, key < bulk.count, rng.uniform() < bulk[key].share {
+            let mode = bulk[key]
+            if mode.frameSize > 0 && rng.uniform() < mode.frameShare { return mode.frameSize }
+            let shift = logMedian - profile.keyLogMedian[key]
+            return max(1, Int64(PortableMath.exp(mode.logMedian + shift + mode.sigma * rng.normal()).rounded()))
+        }
         let x = PortableMath.exp(logMedian + profile.keySigma[key] * rng.normal())
         return max(1, Int64(x.rounded()))
     }

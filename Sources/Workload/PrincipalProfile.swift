@@ -41,8 +41,10 @@ public struct PrincipalProfile: Sendable {
     let adminShare: Double
     /// Second of the UTC day where a service's diurnal curve peaks.
     let diurnalPeak: Double
-    /// When it is active.
+    /// When it is active (for a realistic principal, the whole run: its shape decides).
     var schedule: ActivitySchedule
+    /// The realistic profile's behaviour; nil for steady principals.
+    var realistic: RealisticShape?
 
     /// The median size of a key, in bytes.
     public func medianSize(resource: Int, outbound: Bool) -> Double {

@@ -34,10 +34,21 @@ public struct WorkloadGenerator: Sendable {
 
     public init(config: WorkloadConfig) throws(InvalidWorkloadConfig) {
         if let problem = config.problem { throw InvalidWorkloadConfig(message: problem) }
+        switch config.profile {
+        case .steady:
+            var planner = AnomalyPlanner(config: config, profiles: Population.build(config: config))
+            planner.plan(config.anomalies)
+            self.init(config: config, planner: planner)
+        case .realistic:
+            var planner = AnomalyPlanner(config: config, profiles: RealisticPopulation.build(config: config))
+            planner.planRealistic(config.anomalies)
+            self.init(config: config, planner: planner)
+        }
+    }
+
+    private init(config: WorkloadConfig, planner: AnomalyPlanner) {
         self.config = config
         self.end = Timestamp(nanoseconds: config.endNanoseconds)
-        var planner = AnomalyPlanner(config: config, profiles: Population.build(config: config))
-        planner.plan(config.anomalies)
         labels = planner.labels
         unplacedAnomalies = planner.unplaced
         principals = planner.profiles

@@ -36,13 +36,32 @@ struct GenCommand: ParsableCommand {
             Kinds a small population or a short run cannot hold are reported on stderr; with the default \
             start all fit from 9 principals over 12 hours, or 12 principals over 6 hours.
 
+            --profile realistic (not the default yet: the detectors are not calibrated for it) models a real \
+            gateway, where they raise many false alerts: sessions arriving as a non-homogeneous Poisson process, \
+            each on its own connection with a Pareto number of chunks (alpha 1.3-1.8, at most 2,000) spaced by \
+            lognormal think times; per key a 10-20 % bulk mode 20-100× the usual size, many chunks exactly 4096, \
+            8192, 16384 or 65536 bytes; people in their own time zones with a lunch dip and no weekends; services \
+            round the clock with a diurnal swing, quieter weekends and a Monday ramp; nightly and weekly jobs at \
+            25-60× their daytime trickle; replica groups (svc-NAME-a, -b, …) sharing one load; slow growth; \
+            unlabelled deploy gaps of 5-20 minutes and a service doubling over a day. Each kind is injected as \
+            its scenarios, named in the labels' "scenario":
+              size         size_spike (600-2,000× the usual size)
+              rate         burst (8-15× for 5-15 min), moderate_rise (+50 % for 15 min)
+              volume       exfil_drip     integrity  checksum_mismatch
+              novelty      new_resource, late_work (an hour past the day's close),
+                           night_activity (03:00 local on a weekday)
+              changepoint  size_shift
+              silence      service_stop (1 h), replica_stop (one replica 45 min
+                           while its siblings go on)
+            It writes about 3,500 events per principal-hour (30 principals over 36 h: about 3.7 million).
+
             Volume: the defaults (20 principals, 24 h) give about 1.05 million events (~240 MB; \
             0.9-1.5 million depending on the seed), roughly 2,200 events per principal-hour. A release \
             build writes about 1.8 million lines per second on one core.
             """
     )
 
-    @Option(help: ArgumentHelp("The family of traffic: \(TrafficProfile.validNames).", valueName: "NAME"))
+    @Option(help: ArgumentHelp("The family of traffic: steady (default) or realistic, described below.", valueName: "NAME"))
     var profile: TrafficProfile = .steady
 
     @Option(help: ArgumentHelp("Number of principals (at least 1).", valueName: "N"))

@@ -73,4 +73,26 @@ struct GenTests {
         let span = Double(try #require(utcMillis(lastTs)) - (try #require(utcMillis(firstTs)))) / 1000
         #expect(span > hours * 3600 * 0.8 && span <= hours * 3600, "events span \(span) s of event time")
     }
+
+    /// `--profile realistic`: labels name their scenario, the same seed gives
+    /// the same bytes, and the help says what the profile models.
+    @Test func realisticProfileLabelsItsScenarios() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let labels = dir.path + "/labels.ndjson"
+        let args = ["gen", "--profile", "realistic", "--principals", "14", "--hours", "4", "--warmup", "2", "--seed", "5"]
+        let r = try chunkwatch(args + ["--labels-out", labels], timeout: 120)
+        #expect(r.exitedCleanly, "\(r)")
+        #expect(r.stdoutLines.count > 10_000 && r.stdoutLines.prefix(100).allSatisfy { jsonObject($0) != nil })
+        let windows = try String(contentsOfFile: labels, encoding: .utf8).split(separator: "\n").compactMap { jsonObject(String($0)) }
+        #expect(!windows.isEmpty)
+        for w in windows {
+            #expect(w["scenario"] is String && w["kind"] is String, "\(w)")
+        }
+        let again = try chunkwatch(args, timeout: 120)
+        #expect(again.stdoutText == r.stdoutText)
+
+        let help = try chunkwatch("gen", "--help")
+        #expect(help.stdoutText.contains("realistic") && help.stdoutText.contains("replica_stop"), "\(help)")
+    }
 }

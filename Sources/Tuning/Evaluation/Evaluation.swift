@@ -128,9 +128,12 @@ public struct Evaluation: Sendable {
 }
 
 extension AnomalyLabel {
-    /// The label `gen --labels-out` writes for this window.
+    /// The label `gen --labels-out` writes for this window, with its scenario
+    /// (realistic traffic), so an evaluation reports each scenario of a kind.
     public init(window: LabelWindow) {
-        self.init(principal: window.principal, start: window.start, end: window.end, kind: window.kind.rawValue)
+        self.init(
+            principal: window.principal, start: window.start, end: window.end, kind: window.kind.rawValue,
+            scenario: window.scenario)
     }
 }
 
