@@ -1,3 +1,4 @@
+import ChunkModel
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -53,5 +54,42 @@ public struct InputFile: Sendable, Equatable {
             }
         }
         return files
+    }
+}
+
+extension InputFile {
+    /// The time of the file's first event, reading only as far as it (nil
+    /// when it holds none that decodes, or cannot be read).
+    public static func firstEventTime(_ file: InputFile) -> Timestamp? {
+        struct Found: Error {}
+        let reader = EventReader(symbols: SymbolTable(capacity: 16), readBufferSize: 1 << 16)
+        var first: Timestamp?
+        do {
+            try reader.read(file) { event in
+                first = event.ts
+                throw Found()
+            }
+        } catch {}
+        return first
+    }
+
+    /// `argument` expanded as `expand` does, a directory's files then put in
+    /// the order of their first events: archives are read in event time even
+    /// when their names do not sort that way (renamed, or from hosts whose
+    /// names sort otherwise), so the detectors never see time go back at a
+    /// file boundary. A file without a readable event keeps its place after
+    /// the one before it in name order. `reordered` says the order changed.
+    public static func expandInTimeOrder(_ argument: String) throws(IngestError) -> (files: [InputFile], reordered: Bool) {
+        let files = try expand([argument])
+        var st = stat()
+        guard files.count > 1, stat(argument, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else { return (files, false) }
+        var keys: [Timestamp] = []
+        var last = Timestamp(nanoseconds: .min)
+        for f in files {
+            if let t = firstEventTime(f) { last = t }
+            keys.append(last)
+        }
+        let order = files.indices.sorted { (keys[$0], $0) < (keys[$1], $1) }
+        return (order.map { files[$0] }, order != Array(files.indices))
     }
 }

@@ -41,7 +41,12 @@ public struct Tuner: Sendable {
 
     func expandedInputs() throws(TuneError) -> [InputFile] {
         guard !inputs.isEmpty else { throw TuneError("name at least one input file or directory") }
-        do { return try InputFile.expand(inputs) } catch { throw TuneError(error.description) }
+        // In event time, as backfill reads them, so a sweep row equals a backfill.
+        var files: [InputFile] = []
+        for input in inputs {
+            do { files += try InputFile.expandInTimeOrder(input).files } catch { throw TuneError(error.description) }
+        }
+        return files
     }
 
     /// Replays `configs` side by side: each one's alerts (every line, in output

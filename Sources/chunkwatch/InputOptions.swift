@@ -71,7 +71,11 @@ struct InputOptions: ParsableArguments {
         var complete = true
         for argument in files {
             do {
-                inputs += try InputFile.expand([argument])
+                let (expanded, reordered) = try InputFile.expandInTimeOrder(argument)
+                if reordered && report {
+                    printError("\(argument): its file names are not in event-time order; reading them in the order of their first events")
+                }
+                inputs += expanded
             } catch {
                 if report { printError(error.description) }
                 complete = false

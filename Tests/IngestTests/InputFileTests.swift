@@ -31,6 +31,35 @@ struct InputFileTests {
         #expect(withSlash.map(\.path) == files.map(\.path))
     }
 
+    /// Archives whose names do not sort in event time (renamed, or from hosts
+    /// whose names sort otherwise) are read in the order of their first
+    /// events, LZ4 ones included; a file with no readable event stays after
+    /// the file before it by name; a directory in order is left alone.
+    @Test func aDirectorysFilesAreReadInTheOrderOfTheirFirstEvents() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        func line(_ hour: Int) -> String { #"{"ts":"2026-11-23T\#(String(format: "%02d", hour)):00:00Z","principal":"p","size":1}"# + "\n" }
+        _ = try dir.write("a-host.ndjson", Array((line(9) + line(10)).utf8))
+        _ = try dir.write("b-host.ndjson", Array("not an event\n".utf8))  // no readable event: stays after a-host
+        _ = try dir.write("c-host.ndjson", Array((line(3) + line(4)).utf8))
+        let plain = try dir.write("d-plain.ndjson", Array(line(6).utf8))
+        try lz4Compress(plain, dir.path("e-host.ndjson.lz4"))
+        try FileManager.default.removeItem(atPath: plain)
+
+        let (files, reordered) = try InputFile.expandInTimeOrder(dir.url.path)
+        #expect(reordered)
+        #expect(files.map { URL(fileURLWithPath: $0.path).lastPathComponent } == ["c-host.ndjson", "e-host.ndjson.lz4", "a-host.ndjson", "b-host.ndjson"])
+        #expect(InputFile.firstEventTime(files[1]) == Timestamp(rfc3339: "2026-11-23T06:00:00Z"))
+
+        let inOrder = try TempDir()
+        defer { inOrder.remove() }
+        _ = try inOrder.write("1.ndjson", Array(line(1).utf8))
+        _ = try inOrder.write("2.ndjson", Array(line(2).utf8))
+        let kept = try InputFile.expandInTimeOrder(inOrder.url.path)
+        let byName = try InputFile.expand([inOrder.url.path])
+        #expect(!kept.reordered && kept.files == byName)
+    }
+
     @Test func argumentsKeepTheirOrderAndStdinIsDash() throws {
         let dir = try TempDir()
         defer { dir.remove() }
