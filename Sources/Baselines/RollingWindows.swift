@@ -74,6 +74,22 @@ public struct RollingWindows: Sendable, Codable {
         return sorted[slot * window + i]
     }
 
+    /// The window's upper tail: `edge`, the largest value below the slot's
+    /// `k` largest, and `scale`, how far the `m` largest exceed the value
+    /// below them on average (the mean excess, taken over more values than
+    /// the edge, so one outlier does not stretch it much and a run of equal
+    /// values does not shrink it to nothing). The slot holds more than `m ≥ k ≥ 1`.
+    public func upperTail(_ slot: Int, edgeCount k: Int, scaleCount m: Int) -> (edge: Float, scale: Float) {
+        let n = Int(counts[slot])
+        precondition(k >= 1 && m >= k && n > m, "an upper tail needs more values than it takes")
+        let base = slot * window
+        let edge = sorted[base + n - k - 1]
+        let below = sorted[base + n - m - 1]
+        var sum: Float = 0
+        for i in (base + n - m)..<(base + n) { sum += sorted[i] - below }
+        return (edge, sum / Float(m))
+    }
+
     /// The median absolute deviation from the median. The deviations left of
     /// the median, read right to left, and those right of it, read left to
     /// right, are two ascending runs; the middle ranks of their union come

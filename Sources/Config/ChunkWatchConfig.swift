@@ -71,6 +71,10 @@ extension ChunkWatchConfig {
                 Parameter("warmup", \.size.warmup, min: 1, "chunks a key must have seen before it may alert"),
                 Parameter("min_spread", \.size.minSpread, min: 0, "least spread assumed, in log2 units (0.15 is about ±11 %)"),
                 Parameter("min_ratio", \.size.minRatio, min: 1, "a chunk must also be at least this many times the key's median size"),
+                Parameter(
+                    "tail_threshold", \.size.tailThreshold, min: 0,
+                    "-log10 of the chance of a chunk this far beyond the window's largest below which it may alert (0: no such test)"),
+                Parameter("min_tail_spread", \.size.minTailSpread, min: 0.01, "least scale of the tail beyond the window's largest chunks, in log2 units"),
                 Parameter("cooldown", \.size.cooldown, min: .zero, "quiet event time after the last anomaly before the alert resolves"),
                 Parameter("max_keys", \.size.maxKeys, min: 1, "keys (principal × resource × dir) tracked at once; least recently seen are evicted"),
             ]),

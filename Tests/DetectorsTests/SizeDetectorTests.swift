@@ -75,8 +75,34 @@ import Glibc
             ts = ts + seconds(1)
             h.feed(ChunkEvent(ts: ts, principal: p, size: 1000))
         }
-        h.feed(ChunkEvent(ts: ts + seconds(1), principal: p, size: 10_000_000))
+        // The warm-up's 10 MB chunk is still in the window, so the tail beyond
+        // the window's largest chunks reaches that far: a chunk far beyond it
+        // alerts (a second 10 MB one would be less surprising than the first).
+        h.feed(ChunkEvent(ts: ts + seconds(1), principal: p, size: 1_000_000_000))
         #expect(h.anomalies.count == 1)
+    }
+
+    /// A key whose sizes are a mixture, mostly small requests and one in
+    /// seven a bulk write 40–80× larger (many of them one frame size), is
+    /// quiet: every bulk write has others like it in the window. A chunk far
+    /// beyond the bulk writes still alerts.
+    @Test func aBulkModeIsNotAnOutlierButAChunkFarBeyondItIs() throws {
+        let h = DetectorHarness(SizeDetector())
+        var rng = SplitMix64(seed: 21)
+        let p = h.name("svc-pricing")
+        let r = h.name("pg://prices")
+        var ts = t0
+        for _ in 0..<20_000 {
+            ts = ts + seconds(0.5)
+            let bulk = Double.random(in: 0..<1, using: &rng) < 0.14
+            let size: Double =
+                bulk ? (Double.random(in: 0..<1, using: &rng) < 0.5 ? 16384 : 240 * 60 * exp(0.3 * rng.normal())) : 240 * exp(0.6 * rng.normal())
+            h.feed(ChunkEvent(ts: ts, principal: p, size: Int64(size), resource: r, dir: .inbound))
+        }
+        #expect(h.anomalies.isEmpty, "false alerts: \(h.anomalies.prefix(3).map(\.message))")
+        h.feed(ChunkEvent(ts: ts + seconds(1), principal: p, size: 240 * 1500, resource: r, dir: .inbound))
+        let a = try #require(h.anomalies.first, "a chunk 1500× the usual, 20× the bulk writes")
+        #expect(a.observed == 360_000)
     }
 
     @Test func scoreIsMonotoneInSize() {

@@ -8,7 +8,10 @@ struct BudgetAndDiffTests {
     /// One sweep for every budget below.
     static let sizeSweep: Result<SweepResult, any Error> = Result {
         let spec = try SweepSpec.parse("threshold=1.5:6:0.5", detector: "size")
-        return try tuner(Fixture.traffic.path).sweep([SweepRequest(detector: "size", sweeps: [spec])], base: ChunkWatchConfig())[0]
+        // Without the tail test, so the threshold alone decides and the budget bites inside the range.
+        var base = ChunkWatchConfig()
+        base.size.tailThreshold = 0
+        return try tuner(Fixture.traffic.path).sweep([SweepRequest(detector: "size", sweeps: [spec])], base: base)[0]
     }
 
     /// The pick stays within its budget, and the next more sensitive value does not.

@@ -16,6 +16,18 @@ import ChunkModel
 /// alert on a few bytes; a chunk must also be at least `minRatio` times the
 /// median. Memory per key: 8 bytes per window value, 5 for the cached MAD, and
 /// about 80 for the key index.
+///
+/// Real keys' sizes are mixtures: mostly small requests and a bulk mode of
+/// writes tens of times larger, many of them exact frame sizes. Against the
+/// median and MAD of the mixture every bulk write is an outlier, so a chunk
+/// must also lie in the tail beyond the window's own largest chunks: above
+/// the `k = n / 12` largest (at least 4), the excess in log2 units is taken
+/// as exponential (a Pareto tail in bytes), with the mean excess of those `k`
+/// over the value below them as its scale (floored at `minTailSpread`), and
+/// the chunk alerts only when the chance of a chunk this far beyond them,
+/// `(k / n) · exp(−excess / scale)`, is below 10^−`tailThreshold`. A bulk write is then as ordinary as the other bulk
+/// writes in the window; a chunk far beyond everything the key has recently
+/// moved still alerts on its robust z.
 public final class SizeDetector: Detector {
     public struct Settings: Sendable, Equatable {
         /// Robust z (MADs scaled to standard deviations) at which an alert fires.
@@ -28,6 +40,11 @@ public final class SizeDetector: Detector {
         public var minSpread: Double = 0.15
         /// A chunk must be at least this many times the key's median size.
         public var minRatio: Double = 4
+        /// −log10 of the tail probability beyond the window's largest chunks
+        /// below which a chunk may alert (3: one chance in a thousand).
+        public var tailThreshold: Double = 3
+        /// The least tail scale assumed, in log2 units (0.5 ≈ ×1.41).
+        public var minTailSpread: Double = 0.5
         public var cooldown: Duration = .seconds(600)
         /// Keys (principal × resource × dir) tracked at once; least recently seen go first.
         public var maxKeys: Int = 100_000
@@ -100,13 +117,30 @@ public final class SizeDetector: Detector {
             let spread = Swift.max(1.4826 * Double(madCache[slot]), settings.minSpread)
             let z = (x - median) / spread
             if z > 0 { score = thresholdScore(z, threshold: settings.threshold) }
-            if z >= settings.threshold && x - median >= log2MinRatio {
+            if z >= settings.threshold && x - median >= log2MinRatio && beyondTheLargest(x, slot: slot, n: n) {
                 anomalies.append(anomaly(event, key: key, z: z, median: median, spread: spread, n: n, score: score, context))
             }
         }
         windows.push(slot, Float(x))
         if madAge[slot] < .max { madAge[slot] += 1 }
         return score
+    }
+
+    /// Whether `x` (log2 size) is in the tail beyond the window's largest
+    /// chunks: `(k / n) · exp(−(x − edge) / scale) < 10^−tailThreshold`, with
+    /// `edge` the largest value below the top `k` and `scale` their mean
+    /// excess over it (see the type's comment).
+    @inline(__always)
+    private func beyondTheLargest(_ x: Double, slot: Int, n: Int) -> Bool {
+        let k = Swift.max(4, n / 12)
+        guard settings.tailThreshold > 0, n > k else { return true }
+        let (edge, meanExcess) = windows.upperTail(slot, edgeCount: k, scaleCount: k)
+        let excess = x - Double(edge)
+        guard excess > 0 else { return false }
+        let scale = Swift.max(Double(meanExcess), settings.minTailSpread)
+        // log10 of the tail probability, kept in logs: no underflow.
+        let log10p = log10(Double(k) / Double(n)) - excess / scale / M_LN10
+        return log10p < -settings.tailThreshold
     }
 
     private func anomaly(
