@@ -61,8 +61,13 @@ struct TuneTests {
         defer { dir.remove() }
         let (events, labels) = try Self.generate(dir)
         let report = dir.path("tune.html")
+        // Without size's tail test, so the threshold alone decides and the budget bites inside the sweep.
+        let base = try dir.write("base.yaml", "detectors:\n  size:\n    tail_threshold: 0\n")
         let r = try chunkwatch(
-            ["tune", "-", "--detector", "size", "--sweep", "threshold=2:6:0.5", "--labels", labels, "--budget", "4/day", "--report", report],
+            [
+                "tune", "-", "--detector", "size", "--sweep", "threshold=2:6:0.5", "--labels", labels, "--budget", "4/day",
+                "--report", report, "--config", base,
+            ],
             stdin: .file(events), timeout: 120)
         #expect(r.exitedCleanly, "\(r)")
         #expect(r.stdoutText.contains("within the budget of 4"), "\(r.stdoutText)")
