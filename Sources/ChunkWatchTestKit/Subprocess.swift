@@ -57,7 +57,7 @@ public func runSubprocess(
     let stderrBytes = PipeReader(err.fileHandleForReading)
     let timedOut = !exit.wait(process, timeout: timeout)
     return SubprocessResult(
-        status: process.terminationStatus, stdout: stdoutBytes.finish(), stderr: stderrBytes.finish(), timedOut: timedOut)
+        status: process.terminationStatus, stdout: stdoutBytes.finish().data, stderr: stderrBytes.finish().data, timedOut: timedOut)
 }
 
 /// `sh -c command`'s standard output, whatever its exit status (the tests
@@ -105,11 +105,11 @@ public final class ExitSignal: Sendable {
 
 /// A pipe read to its end on a thread of its own, so a chatty program never
 /// blocks on a full pipe while it is waited for.
-final class PipeReader: Sendable {
+public final class PipeReader: Sendable {
     private let data = Mutex(Data())
     private let done = DispatchSemaphore(value: 0)
 
-    init(_ handle: FileHandle) {
+    public init(_ handle: FileHandle) {
         let thread = Thread { [self] in
             let bytes = handle.readDataToEndOfFile()
             data.withLock { $0 = bytes }
@@ -119,9 +119,12 @@ final class PipeReader: Sendable {
         thread.start()
     }
 
-    func finish() -> Data {
-        // A grandchild holding the pipe open must not hang the caller either.
-        _ = done.wait(timeout: .now() + 10)
-        return data.withLock { $0 }
+    /// What was read, once the pipe is at end of file or `timeout` seconds
+    /// have passed (a grandchild holding the pipe open must not hang the
+    /// caller); `complete` says which.
+    public func finish(timeout: Double = 10) -> (data: Data, complete: Bool) {
+        let complete = done.wait(timeout: .now() + timeout) == .success
+        if complete { done.signal() }
+        return (data.withLock { $0 }, complete)
     }
 }

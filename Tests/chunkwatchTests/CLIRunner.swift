@@ -97,28 +97,17 @@ struct RunResult: Sendable, CustomStringConvertible {
     }
 }
 
-/// Bytes read from a child's pipe on a thread of their own, so a chatty child
-/// never blocks on a full pipe while the test waits for it.
-final class Capture: Sendable {
-    private let data = Mutex(Data())
-    private let done = DispatchSemaphore(value: 0)
+/// A child's pipe read to its end (`PipeReader`); no end of file in time is a test failure.
+struct Capture {
+    let reader: PipeReader
 
-    init(_ handle: FileHandle) {
-        let thread = Thread { [self] in
-            let bytes = handle.readDataToEndOfFile()
-            data.withLock { $0 = bytes }
-            try? handle.close()
-            done.signal()
-        }
-        thread.start()
-    }
+    init(_ handle: FileHandle) { reader = PipeReader(handle) }
 
     /// Waits for end of file (the child and anything sharing the pipe gone).
     func finish(timeout: Double, _ what: String) -> Data {
-        if done.wait(timeout: .now() + timeout) == .timedOut {
-            Issue.record("no end of file on \(what) \(timeout) s after the child ended")
-        }
-        return data.withLock { $0 }
+        let (data, complete) = reader.finish(timeout: timeout)
+        if !complete { Issue.record("no end of file on \(what) \(timeout) s after the child ended") }
+        return data
     }
 }
 
