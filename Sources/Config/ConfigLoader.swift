@@ -42,8 +42,10 @@ extension ChunkWatchConfig {
     public static func check(yaml: String, file: String = "config") -> (ChunkWatchConfig, [ConfigError]) {
         var config = ChunkWatchConfig()
         var problems: [ConfigError] = []
+        // libyaml can also mark a node that ends the file a line past its end.
+        let lastLine = Self.lastLine(of: yaml)
         func problem(_ node: Node?, _ message: String) {
-            problems.append(ConfigError(file: file, line: node?.mark?.line, message: message))
+            problems.append(ConfigError(file: file, line: (node?.mark?.line).map { min($0, lastLine) }, message: message))
         }
         let root: Node?
         do {
