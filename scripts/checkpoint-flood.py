@@ -10,9 +10,11 @@ middle (scripts/checkpoint-flood.sh runs it; issue 9, deliverable 5).
            checkpoint bytes and seconds); when everything is accepted (or
            --send-timeout passes) it sends SIGTERM and times the exit. Prints
            one JSON object: RSS before the first checkpoint and the peak during
-           the run, the longest time in which the accepted count did not move
-           while the sender still had bytes to send, every checkpoint seen
-           (bytes, seconds), and the SIGTERM-to-exit time.
+           the run, the longest time one send waited for the daemon to read,
+           the longest time in which the accepted count did not move while the
+           sender still had bytes to send, every checkpoint seen (bytes,
+           seconds, the longest pause of a worker), and the SIGTERM-to-exit
+           time.
 
 Python 3 standard library only.
 """
@@ -62,7 +64,7 @@ def metrics(http):
             data += b
     out = {}
     for line in data.decode(errors="replace").splitlines():
-        m = re.match(r"^(chunkwatch_events_accepted_total|chunkwatch_archive_lines_total|chunkwatch_checkpoint_bytes|chunkwatch_checkpoint_seconds)\s+(\S+)$", line)
+        m = re.match(r"^(chunkwatch_events_accepted_total|chunkwatch_archive_lines_total|chunkwatch_checkpoint_bytes|chunkwatch_checkpoint_seconds|chunkwatch_checkpoint_pause_seconds)\s+(\S+)$", line)
         if m:
             out[m.group(1)] = float(m.group(2))
     return out
@@ -81,15 +83,21 @@ def rss_kib(pid):
 
 def run(args):
     total = args.events
-    sent = {"done": False, "bytes": 0}
+    sent = {"done": False, "bytes": 0, "longest_block": 0.0, "longest_block_at": None}
 
     def sender():
         host, port = hostport(args.ingest)
         with socket.create_connection((host, port)) as s, open(args.file, "rb") as f:
             size = os.fstat(f.fileno()).st_size
             offset = 0
+            # The stall a sender sees: the longest time one send of at most
+            # 256 KiB waited for the daemon to read (the socket buffers full).
             while offset < size:
-                n = os.sendfile(s.fileno(), f.fileno(), offset, min(1 << 20, size - offset))
+                t0 = time.time()
+                n = os.sendfile(s.fileno(), f.fileno(), offset, min(1 << 18, size - offset))
+                waited = time.time() - t0
+                if waited > sent["longest_block"]:
+                    sent["longest_block"], sent["longest_block_at"] = waited, round(t0 - start, 2)
                 if n == 0:
                     break
                 offset += n
@@ -107,6 +115,7 @@ def run(args):
     last_lines, lines_move = 0, start
     longest_lines_gap, lines_gap_at = 0.0, None
     first_ckpt_rss = None
+    pauses, last_ckpt = [], (0, 0)
     deadline = start + args.send_timeout
     while True:
         now = time.time()
@@ -115,6 +124,10 @@ def run(args):
         acc = int(m.get("chunkwatch_events_accepted_total", 0))
         cb = m.get("chunkwatch_checkpoint_bytes", 0)
         cs = m.get("chunkwatch_checkpoint_seconds", 0)
+        pause = m.get("chunkwatch_checkpoint_pause_seconds", 0)
+        if (cb, cs) != last_ckpt and cb > 0:
+            pauses.append(pause)
+            last_ckpt = (cb, cs)
         lines = int(m.get("chunkwatch_archive_lines_total", 0))
         if lines > last_lines:
             gap = now - lines_move
@@ -165,6 +178,9 @@ def run(args):
         "rss_mib_before_first_checkpoint": round(max(before) / 1024, 1) if before else None,
         "rss_mib_max": round(max(rss_values) / 1024, 1) if rss_values else None,
         "rss_mib_at_end_of_send": round(rss_values[-1] / 1024, 1) if rss_values else None,
+        "longest_send_block_s": round(sent["longest_block"], 2),
+        "longest_send_block_started_at_s": sent["longest_block_at"],
+        "checkpoint_pause_s": [round(p, 3) for p in pauses],
         "longest_ingest_gap_s": round(longest_lines_gap, 2),
         "longest_ingest_gap_started_at_s": lines_gap_at,
         "longest_durable_gap_s": round(longest_gap, 2),

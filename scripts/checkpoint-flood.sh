@@ -6,6 +6,8 @@
 # JSON line (and the series in $TMP/series.tsv with KEEP=1):
 #   rss_mib_before_first_checkpoint  RSS with the keys at their caps, before any checkpoint
 #   rss_mib_max                      the peak over the run, checkpoints included
+#   longest_send_block_s             the longest time one send (256 KiB) waited for the daemon to read: the stall a tap sees
+#   checkpoint_pause_s               each checkpoint's longest worker pause (chunkwatch_checkpoint_pause_seconds)
 #   longest_ingest_gap_s             the longest time the archived line count stood still while the sender had more
 #   longest_durable_gap_s            the same for the accepted (fsync'd) count
 #   checkpoints                      each checkpoint seen: bytes and seconds (the daemon's gauges)

@@ -38,6 +38,9 @@ public protocol AlertPipeline: AnyObject {
     /// thread that owns it, when it reaches this point, while the caller goes
     /// on with the next events. Nothing is drained or copied whole.
     func beginCheckpoint(_ shards: [any CheckpointPartWriter]) throws -> CheckpointCut
+    /// The longest time a shard stopped taking events to write its part of
+    /// the latest streamed checkpoint (zero before the first).
+    var lastCheckpointPause: Duration { get }
     /// The stream position up to which every alert has gone to the sink.
     var releasedThrough: Int64 { get }
     /// Takes back a streamed checkpoint, before the first event; throws

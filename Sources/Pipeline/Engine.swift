@@ -1,6 +1,7 @@
 import Alerting
 import ChunkModel
 import Detectors
+import Synchronization
 
 /// Runs events through the detectors and the alert lifecycle into a sink on
 /// the calling thread: baselines → detectors → alerting, one event at a time,
@@ -140,6 +141,8 @@ extension Engine {
     }
 
     public var releasedThrough: Int64 { sequencer.seq }
+
+    public var lastCheckpointPause: Duration { .nanoseconds(shard.lastCheckpointPause.load(ordering: .relaxed)) }
 
     public func restore(header: [UInt8], shards: [any CheckpointPartReader]) throws {
         let h = try PipelineHeader.decode(header, workers: 1)

@@ -310,6 +310,10 @@ extension ParallelEngine {
         return CheckpointCut(header: header, seq: sequencer.seq)
     }
 
+    public var lastCheckpointPause: Duration {
+        .nanoseconds(workers.map { $0.shard.lastCheckpointPause.load(ordering: .relaxed) }.max() ?? 0)
+    }
+
     public func restore(header: [UInt8], shards: [any CheckpointPartReader]) throws {
         drain()
         let h = try PipelineHeader.decode(header, workers: workerCount)

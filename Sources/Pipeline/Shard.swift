@@ -19,6 +19,9 @@ final class Shard {
     /// Where the next `.checkpoint` message writes the shard's state (set by
     /// the thread that sends the message, taken by the one that handles it).
     let checkpointTarget = Mutex<(any CheckpointPartWriter)?>(nil)
+    /// How long the latest `.checkpoint` message held this shard up, in
+    /// nanoseconds: the time its events waited while its state was written.
+    let lastCheckpointPause = Atomic<Int64>(0)
 
     init(registry: DetectorRegistry, symbols: SymbolTable, maxKeys: Int, wallClock: @escaping @Sendable () -> Timestamp) {
         detectors = registry.makeAll()
@@ -81,7 +84,11 @@ final class Shard {
                 defer { t = nil }
                 return t
             }) {
+                let start = ContinuousClock.now
                 do { try checkpoint(to: part) } catch { part.fail(error) }
+                let pause = ContinuousClock.now - start
+                lastCheckpointPause.store(
+                    pause.components.seconds * 1_000_000_000 + pause.components.attoseconds / 1_000_000_000, ordering: .relaxed)
             }
             return 0
         }

@@ -48,8 +48,10 @@ public struct IngestReport: Sendable, Equatable {
 /// flow control and slow HTTP responses push back on the senders and nothing
 /// accepted is ever dropped.
 ///
-/// The pipeline thread takes everything queued at once (`take`), which keeps
-/// the lock out of the per-event path.
+/// The pipeline thread takes what is queued in batches of up to `maxBytes`
+/// (`take`), which keeps the lock out of the per-event path; a producer that
+/// waits goes on as soon as a batch takes the queue back under its budget,
+/// not once the whole backlog is processed.
 public final class IngestQueue: Sendable {
     struct State {
         var items: [IngestItem] = []
@@ -97,15 +99,29 @@ public final class IngestQueue: Sendable {
         return true
     }
 
-    /// Takes everything queued, waiting up to `timeout` for something to arrive;
-    /// an empty result means the wait timed out, or the queue is closed and drained.
-    public func take(timeout: Duration) -> [IngestItem] {
+    /// Takes the items queued first, up to `maxBytes` of them (always at least
+    /// one), waiting up to `timeout` for something to arrive; an empty result
+    /// means the wait timed out, or the queue is closed and drained.
+    public func take(timeout: Duration, maxBytes: Int = .max) -> [IngestItem] {
         while true {
             let (items, resume, closed) = state.withLock { s -> ([IngestItem], [CheckedContinuation<Void, Never>], Bool) in
                 if !s.items.isEmpty {
-                    let items = s.items
-                    s.items.removeAll(keepingCapacity: true)
-                    s.bytes = 0
+                    var n = 0
+                    var bytes = 0
+                    while n < s.items.count && (n == 0 || bytes + s.items[n].byteCount <= maxBytes) {
+                        bytes += s.items[n].byteCount
+                        n += 1
+                    }
+                    let items: [IngestItem]
+                    if n == s.items.count {
+                        items = s.items
+                        s.items.removeAll(keepingCapacity: true)
+                    } else {
+                        items = Array(s.items[..<n])
+                        s.items.removeFirst(n)
+                    }
+                    s.bytes -= bytes
+                    guard s.bytes <= capacityBytes else { return (items, [], s.closed) }
                     let w = s.waiting
                     s.waiting.removeAll()
                     return (items, w, s.closed)

@@ -143,13 +143,16 @@ extension PipelineRunner {
         let seconds = (Timestamp.now() - p.startedAt).seconds
         metrics.checkpointBytes.record(progress.storedBytes)
         metrics.checkpointSeconds.record(seconds)
+        let pause = engine.lastCheckpointPause
+        metrics.checkpointPause.record(pause.seconds)
         metrics.checkpointsWritten.increment()
         // Events taken while it was written: the pipeline did not wait for it.
         logger.info(
             "checkpoint written",
             metadata: [
                 "state_bytes": "\(progress.rawBytes)", "stored_bytes": "\(progress.storedBytes)",
-                "seconds": "\(Format.decimal(seconds, 2))", "events": "\(p.events)",
+                "seconds": "\(Format.decimal(seconds, 2))", "pause_seconds": "\(Format.decimal(pause.seconds, 3))",
+                "events": "\(p.events)",
                 "events_meanwhile": "\(counts.accepted - p.events)",
             ])
     }

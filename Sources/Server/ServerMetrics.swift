@@ -26,6 +26,7 @@ public final class ServerMetrics: Sendable {
     let checkpointSeconds: Metrics.Gauge
     let checkpointsWritten: Metrics.Counter
     let checkpointInProgress: Metrics.Gauge
+    let checkpointPause: Metrics.Gauge
     let tapDropReports: Metrics.Counter
     /// Refusals, HTTP error statuses, frame errors, the drain's cuts.
     let connections: ConnectionMetrics
@@ -51,6 +52,7 @@ public final class ServerMetrics: Sendable {
         checkpointSeconds = Metrics.Gauge(label: "chunkwatch_checkpoint_seconds", factory: factory)
         checkpointsWritten = Metrics.Counter(label: "chunkwatch_checkpoints_total", factory: factory)
         checkpointInProgress = Metrics.Gauge(label: "chunkwatch_checkpoint_in_progress", factory: factory)
+        checkpointPause = Metrics.Gauge(label: "chunkwatch_checkpoint_pause_seconds", factory: factory)
         tapDropReports = Metrics.Counter(label: "chunkwatch_tap_drop_reports_total", factory: factory)
         connections = ConnectionMetrics(factory: factory)
     }

@@ -61,6 +61,22 @@ struct ServerAPITests {
         await server.stop()
     }
 
+    @Test func pastItsLimitTheBaselinesViewForgetsThePrincipalsSeenLeastRecently() async throws {
+        let server = try await TestServer.start { $0.maxPrincipals = 20 }
+        // p-0 … p-29, one a second, and p-0 again last: it is seen most recently of all.
+        var lines = (0..<30).map { #"{"ts":"2026-11-01T00:00:\#(String(format: "%02d", $0))Z","principal":"p-\#($0)","size":100}"# }
+        lines.append(#"{"ts":"2026-11-01T00:01:00Z","principal":"p-0","size":100}"#)
+        try await server.sendTCP(lines.joined(separator: "\n") + "\n")
+        #expect(try await server.waitForEvents(lines.count))
+        let all = try await server.json("/v1/baselines")
+        let names = Set(try #require(all["principals"] as? [[String: Any]]).compactMap { $0["principal"] as? String })
+        // At 20, each new principal first drops the oldest tenth (2): p-0 … p-9
+        // go as p-20 … p-29 come; p-0 comes back and p-10, p-11 make room for it.
+        #expect(names == Set(["p-0"] + (12..<30).map { "p-\($0)" }), "\(names.sorted())")
+        #expect(all["principals_forgotten"] as? Int == 12)
+        await server.stop()
+    }
+
     @Test func thresholdChangesApplyLiveAreRecordedAndRefuseStructuralOnes() async throws {
         let server = try await TestServer.start()
         #expect(try await server.call("PUT", "/v1/detectors/size", body: #"{"threshold": 9.5, "cooldown": "20m"}"#).contains(#""threshold":"9.5""#))

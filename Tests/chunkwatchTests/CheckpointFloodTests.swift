@@ -135,6 +135,9 @@ struct CheckpointFloodTests {
             return Int(line[r.upperBound...].prefix { $0.isNumber })
         }
         #expect(meanwhile.contains { $0 > 0 }, "checkpoint lines: \(lines)")
+        // Each says how long the workers stopped to write their state, as /metrics does.
+        #expect(lines.allSatisfy { $0.contains("pause_seconds=") }, "checkpoint lines: \(lines)")
+        #expect(Self.metric(text, "chunkwatch_checkpoint_pause_seconds") > 0, "the pause of the checkpoint written in the flood")
 
         // The final checkpoint, written at SIGTERM, is what a restart goes on from.
         let stopped = try #require(result.stderrText.split(separator: "\n").last { $0.contains("pipeline stopped") })
