@@ -157,6 +157,38 @@ extension PipelineRunner {
             ])
     }
 
+    /// Traffic that starts more than this before a restored checkpoint's
+    /// event time is not the stream the checkpoint left off (taps lag and
+    /// reorder by seconds or minutes, not hours).
+    static let rebaselineAfter: Duration = .seconds(3600)
+
+    /// The first event after a restore: when it is more than `rebaselineAfter`
+    /// before the checkpoint's event time (the same traffic replayed, a clock
+    /// set back), the baselines and open alerts restored belong to its future,
+    /// and scoring it against them would be a surge of false alerts. Says so
+    /// once and goes back to the state before the restore: the detectors warm
+    /// up again, as without a checkpoint.
+    func checkRestoredTime(_ ts: Timestamp) {
+        guard let (restored, fresh) = restoredAhead else { return }
+        restoredAhead = nil
+        let behind = restored - ts
+        guard behind > Self.rebaselineAfter else { return }
+        do {
+            try engine.restore(fresh)
+        } catch {
+            logger.error("the state before the checkpoint could not be put back (\(error)): the traffic is scored against the checkpoint's baselines")
+            return
+        }
+        if let p = pendingCheckpoint, !p.committing {
+            p.write.abort()
+            pendingCheckpoint = nil
+            metrics.checkpointInProgress.record(0)
+        }
+        watermark = ts
+        logger.warning(
+            "the traffic starts at \(ts), \(Format.decimal(behind.seconds / 3600, 1)) h before the event time of the restored checkpoint (\(restored)): a replay, or a clock set back; the detectors warm up again rather than score it against baselines from its future")
+    }
+
     /// Restores the newest checkpoint if it was taken by this build with the
     /// same baseline settings; says what it did, for the log.
     func restoreLatestCheckpoint() -> String {
@@ -172,7 +204,9 @@ extension PipelineRunner {
             let state = try own.nextSection(RunnerState.self)
             let names = try own.nextSection(SymbolNames.self)
             guard names.symbols.count == names.names.count else { throw CheckpointStreamError("the symbol names do not add up") }
+            let fresh = try engine.checkpoint()
             try engine.restore(header: header, shards: try (1..<c.parts).map { try checkpoints.part($0, of: c) })
+            restoredAhead = (state.watermark, fresh)
             for (raw, name) in zip(names.symbols, names.names) { symbols.register(Symbol(rawValue: raw), name: name) }
             activity = state.activity
             counts = state.counts

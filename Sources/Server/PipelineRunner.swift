@@ -40,6 +40,10 @@ public final class PipelineRunner: @unchecked Sendable {
     var lastCheckpoint = Timestamp.now()
     /// The checkpoint being written, if any (PipelineRunner+Checkpoint.swift).
     var pendingCheckpoint: PendingCheckpoint?
+    /// After a restore, until the first event: the checkpoint's event time,
+    /// and the engine's state before the restore, to go back to when the
+    /// traffic starts well before it (`checkRestoredTime`).
+    var restoredAhead: (watermark: Timestamp, fresh: [UInt8])?
     private let stopped = Mutex<(done: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
     /// Replies and acknowledgements waiting for the batch's fsync.
     private var awaitingDurability: [@Sendable (Bool) -> Void] = []
@@ -260,6 +264,7 @@ public final class PipelineRunner: @unchecked Sendable {
         case .complete(let bytes):
             switch decoder.decode(bytes, into: &event) {
             case .event:
+                if restoredAhead != nil { checkRestoredTime(event.ts) }
                 counts.accepted += 1
                 if event.ts > watermark { watermark = event.ts }
                 archive?.append(bytes)

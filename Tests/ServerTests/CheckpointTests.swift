@@ -54,6 +54,38 @@ struct CheckpointTests {
         #expect(got == expected)
     }
 
+    /// Issue 10, deliverable 8: the same traffic played again after a restart
+    /// (`make run` twice) starts hours before the checkpoint's event time. It
+    /// is not scored against baselines from its future: the daemon gives the
+    /// alerts a daemon that never saw the later hours would give.
+    @Test func trafficFromBeforeTheCheckpointWarmsUpAgainInsteadOfScoringItAsASurge() async throws {
+        let early = Self.traffic(hours: 6, startHour: 0)
+        let late = Self.traffic(hours: 6, startHour: 6)
+        let nEarly = early.split(separator: "\n").count
+        let nLate = late.split(separator: "\n").count
+
+        let reference = try await TestServer.start()
+        try await reference.sendTCP(early)
+        #expect(try await reference.waitForEvents(nEarly))
+        await reference.stop()
+        let expected = try Self.alertLines(reference.directory + "/chunkwatch.db")
+        try #require(!expected.isEmpty)
+
+        let before = try await TestServer.start()
+        try await before.sendTCP(late)
+        #expect(try await before.waitForEvents(nLate))
+        await before.stop()
+        let database = before.directory + "/chunkwatch.db"
+        let lateAlerts = try Self.alertLines(database).count
+        let after = try await TestServer.start { $0.databasePath = database }
+        try await after.sendTCP(early)
+        #expect(try await after.waitForEvents(nLate + nEarly))
+        await after.stop()
+        let got = Array(try Self.alertLines(database).dropFirst(lateAlerts))
+
+        #expect(got == expected)
+    }
+
     @Test func withoutTheCheckpointTheDetectorsWarmUpAgain() async throws {
         // The same restart with checkpoints cut off: the test above would not pass by chance.
         let first = Self.traffic(hours: 10, startHour: 0)
