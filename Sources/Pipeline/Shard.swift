@@ -86,9 +86,7 @@ final class Shard {
             }) {
                 let start = ContinuousClock.now
                 do { try checkpoint(to: part) } catch { part.fail(error) }
-                let pause = ContinuousClock.now - start
-                lastCheckpointPause.store(
-                    pause.components.seconds * 1_000_000_000 + pause.components.attoseconds / 1_000_000_000, ordering: .relaxed)
+                lastCheckpointPause.store((ContinuousClock.now - start).nanosecondsClamped, ordering: .relaxed)
             }
             return 0
         }

@@ -156,7 +156,8 @@ public final class IngestQueue: Sendable {
     public var isClosed: Bool { state.withLock { $0.closed } }
 
     /// Bytes queued now, and how many pushes have had to wait since start.
-    public var depth: (bytes: Int, items: Int, blockedPushes: Int) {
-        state.withLock { ($0.bytes, $0.items.count, $0.blockedPushes) }
+    /// Bytes and items queued, producers made to wait since start, and those waiting now.
+    public var depth: (bytes: Int, items: Int, blockedPushes: Int, waitingPushes: Int) {
+        state.withLock { ($0.bytes, $0.items.count, $0.blockedPushes, $0.waiting.count) }
     }
 }

@@ -55,9 +55,7 @@ extension PipelineRunner {
         }
         if let failure = p.write.failure {
             logger.error("checkpoint not written: \(failure)")
-            p.write.abort()
-            pendingCheckpoint = nil
-            metrics.checkpointInProgress.record(0)
+            abandon(p)
             return
         }
         if !p.committing {
@@ -93,6 +91,13 @@ extension PipelineRunner {
         p.write.commit(takenAt: p.startedAt, watermark: p.watermark, events: p.events)
         p.write.wait()
         report(p)
+    }
+
+    /// Gives up the checkpoint being written (its rows go).
+    private func abandon(_ p: PendingCheckpoint) {
+        p.write.abort()
+        pendingCheckpoint = nil
+        metrics.checkpointInProgress.record(0)
     }
 
     /// Starts writing a checkpoint at this point of the stream.
@@ -179,11 +184,7 @@ extension PipelineRunner {
             logger.error("the state before the checkpoint could not be put back (\(error)): the traffic is scored against the checkpoint's baselines")
             return
         }
-        if let p = pendingCheckpoint, !p.committing {
-            p.write.abort()
-            pendingCheckpoint = nil
-            metrics.checkpointInProgress.record(0)
-        }
+        if let p = pendingCheckpoint, !p.committing { abandon(p) }
         watermark = ts
         logger.warning(
             "the traffic starts at \(ts), \(Format.decimal(behind.seconds / 3600, 1)) h before the event time of the restored checkpoint (\(restored)): a replay, or a clock set back; the detectors warm up again rather than score it against baselines from its future")

@@ -27,8 +27,8 @@ struct PrincipalActivity: Codable {
         entries[e.principal, default: Entry(firstTs: e.ts, lastTs: e.ts)].update(with: e, maxResources: maxResources)
     }
 
-    /// Drops the least recently seen tenth, so the sweep runs once per many new principals.
-    /// Finds the cut-off time from a sorted copy of the times alone (sorting
+    /// Drops the least recently seen tenth, so the sweep runs once per many new
+    /// principals. Finds the cut-off time from a sorted copy of the times alone (sorting
     /// the entries themselves cost the pipeline a tenth of its time under a
     /// flood of new principals).
     private mutating func forgetOldest() {

@@ -21,6 +21,21 @@ struct CheckpointTests {
         return try AlertStore(path: database).lines(q).map { AlertStreamTests.strippingEmittedAt($0.line) }
     }
 
+    /// Starts a daemon on `database` (or a store of its own), gives it each of
+    /// `parts` in turn once the one before is in (`already` events are in at
+    /// start), stops it and returns its database.
+    static func feed(_ parts: [String], database: String? = nil, already: Int = 0) async throws -> String {
+        let server = try await TestServer.start { if let database { $0.databasePath = database } }
+        var total = already
+        for part in parts {
+            try await server.sendTCP(part)
+            total += part.split(separator: "\n").count
+            #expect(try await server.waitForEvents(total))
+        }
+        await server.stop()
+        return database ?? server.directory + "/chunkwatch.db"
+    }
+
     @Test func aRestartGoesOnFromTheCheckpointAsIfItNeverStopped() async throws {
         let first = Self.traffic(hours: 10, startHour: 0)
         let second = Self.traffic(hours: 10, startHour: 10)
@@ -28,28 +43,19 @@ struct CheckpointTests {
         let n2 = second.split(separator: "\n").count
 
         // One daemon that sees everything.
-        let reference = try await TestServer.start()
-        try await reference.sendTCP(first)
-        #expect(try await reference.waitForEvents(n1))
-        try await reference.sendTCP(second)
-        #expect(try await reference.waitForEvents(n1 + n2))
-        await reference.stop()
-        let expected = try Self.alertLines(reference.directory + "/chunkwatch.db")
+        let expected = try Self.alertLines(try await Self.feed([first, second]))
         try #require(!expected.isEmpty)
 
         // One that is stopped half way and started again on the same store.
-        let before = try await TestServer.start()
-        try await before.sendTCP(first)
-        #expect(try await before.waitForEvents(n1))
-        await before.stop()
-        let after = try await TestServer.start { $0.databasePath = before.directory + "/chunkwatch.db" }
+        let database = try await Self.feed([first])
+        let after = try await TestServer.start { $0.databasePath = database }
         #expect(try await after.eventsAccepted == n1, "the counts come back with the checkpoint")
         let principals = try await after.json("/v1/baselines")["principals"] as? [[String: Any]]
         #expect((principals?.count ?? 0) > 0, "so does what it knew of each principal")
         try await after.sendTCP(second)
         #expect(try await after.waitForEvents(n1 + n2))
         await after.stop()
-        let got = try Self.alertLines(before.directory + "/chunkwatch.db")
+        let got = try Self.alertLines(database)
 
         #expect(got == expected)
     }
@@ -61,26 +67,12 @@ struct CheckpointTests {
     @Test func trafficFromBeforeTheCheckpointWarmsUpAgainInsteadOfScoringItAsASurge() async throws {
         let early = Self.traffic(hours: 6, startHour: 0)
         let late = Self.traffic(hours: 6, startHour: 6)
-        let nEarly = early.split(separator: "\n").count
-        let nLate = late.split(separator: "\n").count
-
-        let reference = try await TestServer.start()
-        try await reference.sendTCP(early)
-        #expect(try await reference.waitForEvents(nEarly))
-        await reference.stop()
-        let expected = try Self.alertLines(reference.directory + "/chunkwatch.db")
+        let expected = try Self.alertLines(try await Self.feed([early]))
         try #require(!expected.isEmpty)
 
-        let before = try await TestServer.start()
-        try await before.sendTCP(late)
-        #expect(try await before.waitForEvents(nLate))
-        await before.stop()
-        let database = before.directory + "/chunkwatch.db"
+        let database = try await Self.feed([late])
         let lateAlerts = try Self.alertLines(database).count
-        let after = try await TestServer.start { $0.databasePath = database }
-        try await after.sendTCP(early)
-        #expect(try await after.waitForEvents(nLate + nEarly))
-        await after.stop()
+        _ = try await Self.feed([early], database: database, already: late.split(separator: "\n").count)
         let got = Array(try Self.alertLines(database).dropFirst(lateAlerts))
 
         #expect(got == expected)
